@@ -1,0 +1,508 @@
+"""OpenAI's grader format as pydantic models whose ``.config`` is exactly the JSON the API takes.
+
+Six documented types (string_check, text_similarity, score_model, label_model, python, multi) plus
+:class:`UnknownGrader`, which keeps any other type (Azure's ``endpoint``, say) intact so importing and
+exporting a config never loses it. Two graders are equal when their ``.config`` is equal, so a seed
+``RubricGrader`` equals the ``ScoreModelGrader`` rebuilt from its JSON.
+
+Fields the caller did not set are left out of ``.config`` (``range``, ``sampling_params``,
+``pass_threshold``, ``image_tag``), which is what makes ``grader_from_config(d).config == d`` hold for
+every valid ``d``.
+
+Example::
+
+    >>> g = StringCheckGrader(name="exact", input="{{ sample.output_text }}",
+    ...                       reference="{{ item.answer }}", operation="eq")
+    >>> grader_from_config(g.config) == g
+    True
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from rftkit_nb.core import html as h
+from rftkit_nb.core.pysource import python_source_problems, source_of
+from rftkit_nb.errors import ConfigError
+
+__all__ = [
+    "GRADER_MODELS",
+    "REASONING_MODEL_PREFIXES",
+    "RFT_TOP_LEVEL_TYPES",
+    "BaseGrader",
+    "InputAudio",
+    "InputImage",
+    "InputText",
+    "LabelModelGrader",
+    "Message",
+    "MultiGrader",
+    "OutputText",
+    "PythonGrader",
+    "SamplingParams",
+    "ScoreModelGrader",
+    "StringCheckGrader",
+    "TextSimilarityGrader",
+    "UnknownGrader",
+    "grader_from_config",
+    "is_identifier",
+    "is_reasoning_model",
+]
+
+#: Grader models OpenAI's graders guide lists (2026-06); probably stale, so only ever warned about.
+GRADER_MODELS: tuple[str, ...] = (
+    "gpt-4o-2024-08-06",
+    "gpt-4o-mini-2024-07-18",
+    "gpt-4.1-2025-04-14",
+    "gpt-4.1-mini-2025-04-14",
+    "gpt-4.1-nano-2025-04-14",
+    "o1-2024-12-17",
+    "o3-mini-2025-01-31",
+    "o3-2025-04-16",
+    "o4-mini-2025-04-16",
+)
+#: Model name prefixes of reasoning models: these reject ``temperature``; the others reject ``reasoning_effort``.
+REASONING_MODEL_PREFIXES: tuple[str, ...] = ("o1", "o3", "o4", "gpt-5")
+#: The grader types ``method.reinforcement.grader`` accepts at the top level.
+RFT_TOP_LEVEL_TYPES: frozenset[str] = frozenset(
+    {"string_check", "text_similarity", "python", "score_model", "multi"}
+)
+SIMILARITY_METRICS: tuple[str, ...] = (
+    "cosine", "fuzzy_match", "bleu", "gleu", "meteor",
+    "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
+)  # fmt: skip
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_identifier(name: str) -> bool:
+    """True when ``name`` can be a formula variable (an ASCII identifier, not a Python keyword)."""
+    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+
+
+def is_reasoning_model(model: str) -> bool:
+    """True for o-series and gpt-5 models (which take ``reasoning_effort`` and reject ``temperature``)."""
+    return model.startswith(REASONING_MODEL_PREFIXES)
+
+
+class _Strict(BaseModel):
+    """Unknown fields are errors, so a typo such as ``max_completion_tokens`` fails at once."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def _dump(self) -> dict[str, Any]:
+        # Only what the caller set, so defaults never leak into the JSON and configs round-trip.
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+# --- model-grader inputs -----------------------------------------------------------------------------
+
+
+class _Part(_Strict):
+    def config(self) -> dict[str, Any]:
+        # The part's `type` is always sent, even when it came from the default.
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class InputText(_Part):
+    type: Literal["input_text"] = "input_text"
+    text: str
+
+
+class OutputText(_Part):
+    type: Literal["output_text"] = "output_text"
+    text: str
+
+
+class InputImage(_Part):
+    type: Literal["input_image"] = "input_image"
+    image_url: str | None = None
+    file_id: str | None = None
+    detail: Literal["high", "low", "auto"] | None = None
+
+
+class _AudioData(_Strict):
+    data: str
+    format: str
+
+
+class InputAudio(_Part):
+    type: Literal["input_audio"] = "input_audio"
+    input_audio: _AudioData
+
+
+ContentPart = Annotated[InputText | OutputText | InputImage | InputAudio, Field(discriminator="type")]
+
+
+class Message(_Strict):
+    """One input message of a score_model / label_model grader."""
+
+    role: Literal["user", "assistant", "system", "developer"]
+    content: str | ContentPart | list[ContentPart]
+    type: Literal["message"] | None = None
+
+    def text(self) -> str:
+        """The message's text parts joined, for display."""
+        parts = self.content if isinstance(self.content, list) else [self.content]
+        return "\n".join(p if isinstance(p, str) else getattr(p, "text", f"[{p.type}]") for p in parts)
+
+    def config(self) -> dict[str, Any]:
+        content = self.content
+        out: dict[str, Any] = {
+            "role": self.role,
+            "content": content if isinstance(content, str)
+            else [p.config() for p in content] if isinstance(content, list)
+            else content.config(),
+        }  # fmt: skip
+        if "type" in self.model_fields_set:
+            out["type"] = self.type
+        return out
+
+
+class SamplingParams(_Strict):
+    """score_model sampling parameters. Note the API's spelling: ``max_completions_tokens``."""
+
+    seed: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_completions_tokens: int | None = Field(default=None, ge=1)
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_misspelling(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "max_completion_tokens" in data:
+            raise ValueError(
+                "sampling_params uses 'max_completion_tokens'; the grader API spells it "
+                "'max_completions_tokens' (with an s)"
+            )
+        return data
+
+
+# --- graders -----------------------------------------------------------------------------------------
+
+
+class BaseGrader(_Strict):
+    """Common base: every grader has a ``type`` and a ``name`` and a ``.config`` dict."""
+
+    type: str
+    name: str = Field(min_length=1)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            default = type(self).model_fields["type"].default
+            kind = default if isinstance(default, str) else str(data.get("type", "grader"))
+            raise ConfigError(_describe(e, kind, data.get("name"))) from None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The exact JSON object the OpenAI API takes for this grader."""
+        out = self._dump()
+        return {"type": self.type, "name": self.name, **out}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BaseGrader) and self.config == other.config
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by config
+
+    def summary(self) -> list[tuple[str, object]]:
+        """Key facts shown in the card and the repr."""
+        return []
+
+    def __repr__(self) -> str:
+        facts = ", ".join(f"{k}={h.shorten(str(v), 60)!r}" for k, v in self.summary())
+        return f"{type(self).__name__}(name={self.name!r}{', ' + facts if facts else ''})"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        return h.card(self.name, self.type, self.summary(), config=self.config)
+
+
+class StringCheckGrader(BaseGrader):
+    """Exact or contains match; scores 0 or 1. ``like``/``ilike`` test "input contains reference"."""
+
+    type: Literal["string_check"] = "string_check"
+    input: str
+    reference: str
+    operation: Literal["eq", "ne", "like", "ilike"]
+
+    @field_validator("operation", mode="before")
+    @classmethod
+    def _neq_is_ne(cls, v: Any) -> Any:
+        if v == "neq":
+            raise ValueError("operation 'neq' does not exist in the API; use 'ne'")
+        return v
+
+    def summary(self) -> list[tuple[str, object]]:
+        return [("operation", self.operation), ("input", self.input), ("reference", self.reference)]
+
+
+class TextSimilarityGrader(BaseGrader):
+    """A text metric between ``input`` and ``reference``, 0..1. ``cosine`` is evals-only (not RFT)."""
+
+    type: Literal["text_similarity"] = "text_similarity"
+    input: str
+    reference: str
+    evaluation_metric: Literal[
+        "cosine", "fuzzy_match", "bleu", "gleu", "meteor",
+        "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
+    ]  # fmt: skip
+    pass_threshold: float | None = None  # evals-only; kept when imported, never emitted by default
+
+    def summary(self) -> list[tuple[str, object]]:
+        return [("metric", self.evaluation_metric), ("input", self.input), ("reference", self.reference)]
+
+
+def _coerce_messages(v: Any) -> Any:
+    # A bare prompt string is the common case in notebooks: make it one user message.
+    if isinstance(v, str):
+        return [{"role": "user", "content": v}]
+    return v
+
+
+class _ModelGrader(BaseGrader):
+    model: str = Field(min_length=1)
+    input: list[Message] = Field(min_length=1)
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _bare_prompt(cls, v: Any) -> Any:
+        return _coerce_messages(v)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        out = super().config
+        out["input"] = [m.config() for m in self.input]
+        return out
+
+
+class ScoreModelGrader(_ModelGrader):
+    """An LLM judge returning ``{"result": float, "steps": [...]}``; the result is clipped to ``range``."""
+
+    type: Literal["score_model"] = "score_model"
+    range: tuple[float, float] | None = None  # the API's default is [0, 1]
+    sampling_params: SamplingParams | None = None
+    pass_threshold: float | None = None  # evals-only; kept when imported
+
+    @field_validator("range")
+    @classmethod
+    def _range_ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not v[0] < v[1]:
+            raise ValueError(f"range must be [min, max] with min < max, got {list(v)}")
+        return v
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        """The effective range (the API's default [0, 1] when unset)."""
+        return self.range if self.range is not None else (0.0, 1.0)
+
+    def summary(self) -> list[tuple[str, object]]:
+        return [("model", self.model), ("range", list(self.score_range)),
+                ("prompt", self.input[-1].text())]  # fmt: skip
+
+
+class LabelModelGrader(_ModelGrader):
+    """An LLM classifier (evals; not a top-level RFT grader): 1 when the label is a passing one."""
+
+    type: Literal["label_model"] = "label_model"
+    labels: list[str] = Field(min_length=1)
+    passing_labels: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _passing_subset(self) -> LabelModelGrader:
+        extra = [lbl for lbl in self.passing_labels if lbl not in self.labels]
+        if extra:
+            raise ValueError(f"passing_labels {extra} are not among labels {self.labels}")
+        return self
+
+    def summary(self) -> list[tuple[str, object]]:
+        return [("model", self.model), ("labels", self.labels), ("passing", self.passing_labels)]
+
+
+class PythonGrader(BaseGrader):
+    """User code ``grade(sample, item) -> float``. ``source`` may be given as text, a function or a module.
+
+    Example::
+
+        >>> def grade(sample, item):
+        ...     return float(sample["output_text"] == item["answer"])
+        >>> PythonGrader(name="exact", source=grade).config["source"].startswith("def grade")
+        True
+    """
+
+    type: Literal["python"] = "python"
+    source: str
+    image_tag: str | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _to_text(cls, v: Any) -> Any:
+        # Turned into text once here, so `.config` never re-imports the function or module.
+        return source_of(v) if not isinstance(v, str) else v
+
+    @field_validator("source")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        fatal = [p for p in python_source_problems(v) if not p.startswith("source is ")]
+        if fatal:
+            raise ValueError(fatal[0])
+        return v
+
+    def summary(self) -> list[tuple[str, object]]:
+        lines = self.source.count("\n") + 1
+        return [("source", f"{lines} lines, {len(self.source.encode()):,} bytes")]
+
+    def _repr_html_(self) -> str:
+        code = f'<pre style="white-space:pre-wrap;margin:4px 0">{h.esc(self.source)}</pre>'
+        return h.card(self.name, self.type, self.summary(), body_html=code, config=self.config)
+
+
+class UnknownGrader(BaseGrader):
+    """A grader type this library does not model (e.g. Azure's ``endpoint``), kept byte-for-byte."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    type: str
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.model_dump(mode="json", exclude_unset=True))
+
+
+class MultiGrader(BaseGrader):
+    """Sub-graders keyed by formula variable, combined by ``calculate_output`` (RFT only).
+
+    Example::
+
+        >>> a = StringCheckGrader(name="a", input="{{ sample.output_text }}", reference="x", operation="eq")
+        >>> MultiGrader(name="m", graders={"a": a}, calculate_output="a").config["graders"]["a"]["type"]
+        'string_check'
+    """
+
+    type: Literal["multi"] = "multi"
+    graders: dict[str, BaseGrader] = Field(min_length=1)
+    calculate_output: str
+
+    @field_validator("graders", mode="before")
+    @classmethod
+    def _build_subgraders(cls, v: Any) -> Any:
+        if isinstance(v, BaseGrader) or (isinstance(v, Mapping) and "type" in v and "name" in v):
+            raise ValueError(
+                "graders must be an object mapping each formula variable to a sub-grader "
+                "(e.g. {'accuracy': {...}}), not a single grader"
+            )
+        if isinstance(v, list | tuple):  # the spec's wrong array form: key by each grader's name
+            v = {(g.name if isinstance(g, BaseGrader) else g.get("name")): g for g in v}
+        if not isinstance(v, Mapping):
+            return v
+        return {
+            k: g if isinstance(g, BaseGrader) else grader_from_config(g, default_name=str(k))
+            for k, g in v.items()
+        }
+
+    @field_validator("graders")
+    @classmethod
+    def _keys_and_nesting(cls, v: dict[str, BaseGrader]) -> dict[str, BaseGrader]:
+        for key, grader in v.items():
+            if not is_identifier(str(key)):
+                raise ValueError(f"key {key!r} is not an identifier usable in calculate_output")
+            if isinstance(grader, MultiGrader):
+                raise ValueError(f"graders[{key!r}] is a multi grader; the API does not allow nesting them")
+        return v
+
+    @model_validator(mode="after")
+    def _formula_uses_keys(self) -> MultiGrader:
+        from rftkit_nb.core.formula import check_formula
+
+        unknown, _unused = check_formula(self.calculate_output, self.graders)
+        if unknown:
+            raise ValueError(
+                f"calculate_output uses {sorted(unknown)}, which are not keys of graders "
+                f"({sorted(self.graders)})"
+            )
+        return self
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": "multi",
+            "name": self.name,
+            "graders": {k: g.config for k, g in self.graders.items()},
+            "calculate_output": self.calculate_output,
+        }
+
+    def summary(self) -> list[tuple[str, object]]:
+        return [("graders", ", ".join(f"{k} ({g.type})" for k, g in self.graders.items())),
+                ("formula", self.calculate_output)]  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        rows = [(k, g.type, g.name) for k, g in self.graders.items()]
+        inner = h.table(["key", "type", "name"], rows)
+        return h.card(self.name, self.type, [("formula", self.calculate_output)],
+                      body_html=inner, config=self.config)  # fmt: skip
+
+
+_TYPES: dict[str, type[BaseGrader]] = {
+    "string_check": StringCheckGrader,
+    "text_similarity": TextSimilarityGrader,
+    "score_model": ScoreModelGrader,
+    "label_model": LabelModelGrader,
+    "python": PythonGrader,
+    "multi": MultiGrader,
+}
+
+
+def grader_from_config(
+    config: Mapping[str, Any], *, notes: list[str] | None = None, default_name: str | None = None
+) -> BaseGrader:
+    """Rebuild any grader (multi included, recursively) from the JSON the API takes.
+
+    Unknown types are kept intact as :class:`UnknownGrader`. Invalid configs raise :class:`ConfigError`
+    naming the field. A grader without a ``name`` (OpenAI's own examples omit it and the API fills it in)
+    gets ``default_name`` (a multi's key) or its type; what was filled in is appended to ``notes``.
+
+    Example::
+
+        >>> grader_from_config({"type": "python", "name": "p",
+        ...     "source": "def grade(sample, item):\\n    return 1.0\\n"}).type
+        'python'
+    """
+    if isinstance(config, BaseGrader):
+        return config
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"a grader config must be a JSON object, not {type(config).__name__}")
+    kind = config.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError("grader config has no 'type'; add one of: " + ", ".join(_TYPES))
+    if not config.get("name"):
+        config = {**config, "name": default_name or kind}
+        if notes is not None:
+            notes.append(f"{kind} grader had no name; named it {config['name']!r}")
+    # The constructor turns validation errors into one-line ConfigErrors naming the field.
+    return _TYPES.get(kind, UnknownGrader)(**config)
+
+
+def _describe(error: ValidationError, kind: str, name: object) -> str:
+    """One readable line per problem, naming the field path."""
+    problems = []
+    for err in error.errors(include_url=False)[:3]:
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")) or "(grader)"
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{loc}: {msg}")
+    label = f"{kind} grader {name!r}" if name else f"{kind} grader"
+    more = f" (+{error.error_count() - 3} more)" if error.error_count() > 3 else ""
+    return f"invalid {label}: " + "; ".join(problems) + more

@@ -1,0 +1,110 @@
+"""Static checks and source extraction for python graders. Nothing here executes user code.
+
+The service runs ``grade(sample, item) -> float`` from a ``source`` string under 256 kB. These helpers
+check that contract with :mod:`ast` only, and turn a function or module into the source to ship.
+
+Example::
+
+    >>> python_source_problems("def grade(sample, item):\\n    return 1.0\\n")
+    []
+    >>> python_source_problems("def grade(sample):\\n    return 1.0\\n")
+    ['grade() must take exactly two positional parameters (sample, item); it takes 1']
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import types
+from collections.abc import Callable
+
+MAX_SOURCE_BYTES = 256 * 1024
+
+
+def python_source_problems(source: str) -> list[str]:
+    """Problems that would make the service reject or fail this grader source, as one-line strings."""
+    problems: list[str] = []
+    size = len(source.encode("utf-8"))
+    if size >= MAX_SOURCE_BYTES:
+        problems.append(
+            f"source is {size:,} bytes; the service takes less than {MAX_SOURCE_BYTES:,} (256 kB)"
+        )
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        return [*problems, f"source does not compile: {e.msg} (line {e.lineno})"]
+    grade = _top_level_grade(tree)
+    if grade is None:
+        problems.append("source defines no top-level function grade(sample, item)")
+    elif isinstance(grade, ast.FunctionDef | ast.AsyncFunctionDef):
+        problems.extend(_signature_problems(grade))
+    return problems
+
+
+def _top_level_grade(tree: ast.Module) -> ast.AST | None:
+    found: ast.AST | None = None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "grade":
+            found = node
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "grade" for t in node.targets
+        ):
+            found = node  # `grade = other_function`: trusted, checked when it runs
+        elif isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == "grade" for a in node.names):
+            found = node
+    return found
+
+
+def _signature_problems(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    if isinstance(fn, ast.AsyncFunctionDef):
+        return ["grade() must be a plain function, not async"]
+    args = fn.args
+    positional = len(args.posonlyargs) + len(args.args)
+    required_kwonly = [a for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+    if args.vararg is not None:
+        return []
+    if positional - len(args.defaults) > 2 or positional < 2 or required_kwonly:
+        return [f"grade() must take exactly two positional parameters (sample, item); it takes {positional}"]
+    return []
+
+
+def source_of(obj: str | Callable[..., object] | types.ModuleType) -> str:
+    """The source text to ship for a python grader given as text, a function, or a module.
+
+    A function not named ``grade`` gets a ``grade = <name>`` alias; modules it uses through a global
+    name (``np`` for ``import numpy as np``) are imported at the top, since only this text is shipped.
+    """
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, types.ModuleType):
+        try:
+            return inspect.getsource(obj)
+        except (OSError, TypeError) as e:
+            raise ValueError(f"cannot read the source of module {obj.__name__} ({e})") from None
+    if callable(obj) and hasattr(obj, "__code__"):
+        try:
+            body = textwrap.dedent(inspect.getsource(obj))
+        except (OSError, TypeError) as e:
+            raise ValueError(
+                f"cannot read the source of {obj.__name__}() ({e}); pass the source text instead"
+            ) from None
+        imports = _module_imports(obj)
+        alias = "" if obj.__name__ == "grade" else f"\n\ngrade = {obj.__name__}\n"
+        return (imports + "\n\n" if imports else "") + body.rstrip("\n") + "\n" + alias
+    raise TypeError(f"source must be text, a function or a module, not {type(obj).__name__}")
+
+
+def _module_imports(fn: Callable[..., object]) -> str:
+    code = fn.__code__  # type: ignore[attr-defined]
+    names = set(code.co_names)
+    for const in code.co_consts:  # nested functions and comprehensions use globals too
+        if isinstance(const, types.CodeType):
+            names.update(const.co_names)
+    lines = []
+    for name in sorted(names):
+        value = fn.__globals__.get(name)  # type: ignore[attr-defined]
+        if isinstance(value, types.ModuleType):
+            module = value.__name__
+            lines.append(f"import {module}" if module == name else f"import {module} as {name}")
+    return "\n".join(lines)

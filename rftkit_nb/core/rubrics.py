@@ -1,0 +1,393 @@
+"""The seed API (rftkit), kept name for name, with its defects fixed.
+
+``RubricItem`` holds a rubric's text; ``RubricGrader`` turns it into a score_model judge;
+``FormattingGrader`` and ``IndicatorGrader`` are python graders whose source is generated here;
+``AggregatorGrader`` combines them into one multi grader.
+
+The reward. With formatting score s_F and weight w_F, rubric scores s_i, weights w_i and indicator masks
+m_i (1 when the rubric applies to the row's cluster, else 0):
+
+* ``normalize=True`` (default): ``(w_F*s_F + sum_i m_i*w_i*s_i) / max(w_F + sum_i m_i*w_i, 1e-6)``.
+  Every row's reward stays in [0, 1] whatever its cluster's rubric count; a row where nothing applies
+  (and w_F = 0) gets 0 instead of a division by zero.
+* ``normalize=False``: the seed's raw ``w_F*s_F + sum_i m_i*w_i*s_i``.
+
+Generated python source embeds data only as ``repr``/JSON literals, so no rubric or cluster name can
+inject code; the cluster is read from the dataset row (``item``), never from the model's output.
+
+Example (the seed README's Quick Start)::
+
+    >>> fmt = FormattingGrader(name="format_validator", weight=0.2)
+    >>> rubric = RubricItem(id=1, content="Accuracy: 0.0 = incorrect, 1.0 = perfect")
+    >>> acc = RubricGrader(name="rubric_accuracy", rubric=rubric, weight=1.0)
+    >>> ind = IndicatorGrader(name="indicator_accuracy", rubric_name="accuracy")
+    >>> agg = AggregatorGrader(name="final_score", graders=[fmt, acc, ind],
+    ...     rubric_to_indicator_map={"rubric_accuracy": "indicator_accuracy"},
+    ...     formatting_grader_name="format_validator")
+    >>> agg.config["calculate_output"]
+    '(0.2 * format_validator + indicator_accuracy * 1 * rubric_accuracy) / max(0.2 + indicator_accuracy * 1, 0.000001)'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rftkit_nb.core.clusters import ClusterMap
+from rftkit_nb.core.graders import (
+    BaseGrader,
+    Message,
+    MultiGrader,
+    PythonGrader,
+    ScoreModelGrader,
+    is_identifier,
+    is_reasoning_model,
+)
+from rftkit_nb.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_JUDGE_MODEL",
+    "AggregatorGrader",
+    "FormattingGrader",
+    "IndicatorGrader",
+    "RubricGrader",
+    "RubricItem",
+    "compose_formula",
+]
+
+#: A grader model from OpenAI's documented list: cheap, non-reasoning (so no reasoning_effort).
+DEFAULT_JUDGE_MODEL = "gpt-4.1-mini-2025-04-14"
+#: The smallest denominator the normalised formula divides by.
+_DENOMINATOR_FLOOR = "0.000001"
+
+
+class RubricItem(BaseModel):
+    """A rubric's text. ``id`` is whatever identifies it in your own records."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int | str
+    content: str = Field(min_length=1)
+
+
+def default_judge_messages(
+    rubric_name: str, content: str, score_range: tuple[float, float], item_fields: Sequence[str]
+) -> list[dict[str, str]]:
+    """The default judge prompt: the rubric, the score range, what to answer, and the fields it reads."""
+    lo, hi = (_num(x) for x in score_range)
+    fields = "".join(f"\n{f}: {{{{ item.{f} }}}}" for f in item_fields)
+    reads = (
+        f"It also reads these fields of the dataset row: {', '.join(item_fields)}."
+        if item_fields
+        else "It reads no fields of the dataset row."
+    )
+    system = (
+        "You are a careful, strict grader for reinforcement fine-tuning.\n"
+        f"Grade the response against this rubric ({rubric_name}):\n\n{content}\n\n"
+        f"Give `result`: a number from {lo} (the response fails the rubric) to {hi} (it fully meets it). "
+        "Give `steps`: your reasoning, each step with a `description` and a `conclusion`. "
+        f"Grade only what the rubric asks. {reads}"
+    )
+    user = (
+        "Dataset row:" + fields + "\n\n" if item_fields else ""
+    ) + "Response to grade:\n{{ sample.output_text }}"
+    return [{"role": "developer", "content": system}, {"role": "user", "content": user}]
+
+
+class RubricGrader(ScoreModelGrader):
+    """An LLM-judged ``score_model`` grader built from a rubric.
+
+    ``input`` (a prompt string or messages) replaces the default prompt entirely; the default one states
+    the rubric, the range, the ``result``/``steps`` answer and the item fields listed in ``item_fields``.
+    ``weight`` is used by :class:`AggregatorGrader`, never sent.
+    """
+
+    rubric: RubricItem
+    weight: float = Field(default=1.0, ge=0)
+    model: str = DEFAULT_JUDGE_MODEL
+    input: list[Message] = Field(default_factory=list)
+    item_fields: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        rubric = data.get("rubric")
+        if isinstance(rubric, str):
+            data["rubric"] = {"id": data.get("name", "rubric"), "content": rubric}
+        data.setdefault("range", (0.0, 1.0))  # always sent, so the JSON says what the prompt says
+        return data
+
+    @model_validator(mode="after")
+    def _prompt_and_sampling(self) -> RubricGrader:
+        for f in self.item_fields:
+            if not all(is_identifier(p) for p in f.split(".")):
+                raise ValueError(f"item_fields entry {f!r} must be a dotted path of identifiers")
+        if not self.input:
+            messages = default_judge_messages(
+                self.name, self.rubric.content, self.score_range, self.item_fields
+            )
+            self.input = [Message(**m) for m in messages]
+        sp = self.sampling_params
+        if sp is not None and is_reasoning_model(self.model) and sp.temperature is not None:
+            raise ValueError(
+                f"model {self.model!r} is a reasoning model: it takes reasoning_effort, not temperature"
+            )
+        if sp is not None and not is_reasoning_model(self.model) and sp.reasoning_effort is not None:
+            raise ValueError(
+                f"model {self.model!r} is not a reasoning model: it takes temperature, not reasoning_effort"
+            )
+        return self
+
+    @property
+    def config(self) -> dict[str, Any]:
+        out = super().config
+        for private in ("rubric", "weight", "item_fields"):
+            out.pop(private, None)
+        out["model"] = self.model
+        return out
+
+
+# --- python graders generated here ---------------------------------------------------------------
+
+_FORMATTING_SOURCE = """\
+import json
+
+REQUIRED = json.loads({required})
+SCHEMA = json.loads({schema})
+PARTIAL_CREDIT = {partial}
+
+
+def _parse(sample):
+    parsed = sample.get("output_json")
+    if parsed is None:
+        try:
+            parsed = json.loads(sample.get("output_text") or "")
+        except ValueError:
+            return None
+    return parsed
+
+
+def _present(obj, path):
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return False
+        obj = obj[part]
+    return obj is not None and obj != ""
+
+
+def grade(sample, item):
+    parsed = _parse(sample)
+    if not isinstance(parsed, dict):
+        return 0.0
+    if SCHEMA is not None:
+        import jsonschema
+
+        if not jsonschema.Draft202012Validator(SCHEMA).is_valid(parsed):
+            return 0.0
+    if not REQUIRED:
+        return 1.0
+    found = sum(1 for path in REQUIRED if _present(parsed, path))
+    if PARTIAL_CREDIT:
+        return found / len(REQUIRED)
+    return 1.0 if found == len(REQUIRED) else 0.0
+"""
+
+
+class FormattingGrader(PythonGrader):
+    """A python grader checking the output's structure; scores in [0, 1].
+
+    The output must be a JSON object (from ``output_json`` or by parsing ``output_text``), else 0.
+    With ``json_schema`` it must validate, else 0. Then, with ``required_fields`` (dotted paths), the score
+    is the fraction present and non-empty (``partial_credit=True``, the default) or 1/0 for all/any missing.
+    With neither, any JSON object scores 1.
+    """
+
+    weight: float = Field(default=0.2, ge=0)
+    required_fields: tuple[str, ...] = ()
+    json_schema: dict[str, Any] | None = None
+    partial_credit: bool = True
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _generate(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("source"):
+            return data
+        required = [str(f) for f in data.get("required_fields", ())]
+        schema = data.get("json_schema")
+        data = {
+            **data,
+            "source": _FORMATTING_SOURCE.format(
+                required=repr(json.dumps(required)),
+                schema=repr(json.dumps(schema)),
+                partial=repr(bool(data.get("partial_credit", True))),
+            ),
+        }
+        return data
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"type": "python", "name": self.name, "source": self.source,
+                **({"image_tag": self.image_tag} if self.image_tag else {})}  # fmt: skip
+
+
+_INDICATOR_SOURCE = """\
+import json
+
+RUBRIC = {rubric}
+CLUSTER_FIELD = {field}
+CLUSTERS = json.loads({clusters})
+
+
+def _cluster(item):
+    value = item
+    for part in CLUSTER_FIELD.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return None if value is None else str(value)
+
+
+def grade(sample, item):
+    # The cluster comes from the dataset row, never from the model's output.
+    return 1.0 if RUBRIC in CLUSTERS.get(_cluster(item), ()) else 0.0
+"""
+
+_ALWAYS_SOURCE = """\
+def grade(sample, item):
+    # No cluster map was given: the rubric applies to every row.
+    return 1.0
+"""
+
+
+class IndicatorGrader(PythonGrader):
+    """A python grader: 1 when ``rubric_name`` applies to the row's cluster, else 0.
+
+    The cluster is read from the dataset row at ``cluster_map.field``. Without a cluster map, the rubric
+    applies to every row (nothing is hard-coded). A row whose cluster is missing or unknown scores 0.
+    """
+
+    rubric_name: str = Field(min_length=1)
+    cluster_map: ClusterMap | None = None
+    source: str = ""
+
+    @field_validator("cluster_map", mode="before")
+    @classmethod
+    def _from_seed_shape(cls, v: Any) -> Any:
+        if isinstance(v, Mapping) and not {"clusters", "rubrics", "field"} & set(v):
+            return ClusterMap.from_dict(v)
+        return v
+
+    @model_validator(mode="after")
+    def _generate(self) -> IndicatorGrader:
+        source = self.render_source()
+        if self.source != source:
+            object.__setattr__(self, "source", source)  # derived: bypass assignment validation loops
+        return self
+
+    def render_source(self) -> str:
+        """The source for the cluster map as it is now (the map may have been edited since)."""
+        if self.cluster_map is None:
+            return _ALWAYS_SOURCE
+        return _INDICATOR_SOURCE.format(
+            rubric=repr(self.rubric_name),
+            field=repr(self.cluster_map.field),
+            clusters=repr(json.dumps(self.cluster_map.to_dict(), sort_keys=True)),
+        )
+
+    @property
+    def config(self) -> dict[str, Any]:
+        object.__setattr__(self, "source", self.render_source())
+        return {"type": "python", "name": self.name, "source": self.source,
+                **({"image_tag": self.image_tag} if self.image_tag else {})}  # fmt: skip
+
+
+# --- the aggregate -------------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    """A plain decimal literal (no exponent) the formula language reads."""
+    text = f"{float(x):.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def compose_formula(terms: Sequence[tuple[str, float, str | None]], *, normalize: bool = True) -> str:
+    """The reward formula for ``(key, weight, mask_key or None)`` terms.
+
+    Example::
+
+        >>> compose_formula([("fmt", 0.2, None), ("acc", 1.0, "ind_acc")])
+        '(0.2 * fmt + ind_acc * 1 * acc) / max(0.2 + ind_acc * 1, 0.000001)'
+        >>> compose_formula([("fmt", 0.2, None), ("acc", 1.0, "ind_acc")], normalize=False)
+        '0.2 * fmt + ind_acc * 1 * acc'
+    """
+    if not terms:
+        raise ConfigError("nothing to combine: give at least one grader")
+    num = " + ".join(f"{m + ' * ' if m else ''}{_num(w)} * {k}" for k, w, m in terms)
+    if not normalize:
+        return num
+    den = " + ".join(f"{m} * {_num(w)}" if m else _num(w) for _k, w, m in terms)
+    return f"({num}) / max({den}, {_DENOMINATOR_FLOOR})"
+
+
+class AggregatorGrader(MultiGrader):
+    """The seed's multi grader: formatting + masked, weighted rubrics (+ any other graders).
+
+    ``graders`` is a list; each is keyed by its name (names must be identifiers and unique).
+    ``rubric_to_indicator_map`` pairs each masked grader with its indicator. Weights come from each
+    grader's ``weight`` (1 when it has none) unless ``weights`` overrides them. See the module docstring
+    for the formula; ``normalize=False`` gives the seed's raw sum.
+    """
+
+    rubric_to_indicator_map: dict[str, str] = Field(default_factory=dict)
+    formatting_grader_name: str | None = None
+    normalize: bool = True
+    weights: dict[str, float] = Field(default_factory=dict)
+    calculate_output: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _compose(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("graders"), list | tuple):
+            return data
+        graders: list[BaseGrader] = list(data["graders"])
+        keyed = _key_by_name(graders)
+        pairs = dict(data.get("rubric_to_indicator_map") or {})
+        for rubric_key, indicator_key in pairs.items():
+            for k in (rubric_key, indicator_key):
+                if k not in keyed:
+                    raise ValueError(
+                        f"rubric_to_indicator_map names {k!r}, which is not among graders {list(keyed)}"
+                    )
+        fmt = data.get("formatting_grader_name")
+        if fmt is not None and fmt not in keyed:
+            raise ValueError(f"formatting_grader_name {fmt!r} is not among graders {list(keyed)}")
+        weights = {
+            **{k: float(getattr(g, "weight", 1.0)) for k, g in keyed.items()},
+            **(data.get("weights") or {}),
+        }
+        indicators = set(pairs.values())
+        order = ([fmt] if fmt else []) + [k for k in keyed if k != fmt and k not in indicators]
+        terms = [(k, weights[k], pairs.get(k)) for k in order]
+        formula = compose_formula(terms, normalize=data.get("normalize", True))
+        return {**data, "graders": keyed, "calculate_output": formula}
+
+
+def _key_by_name(graders: Sequence[BaseGrader]) -> dict[str, BaseGrader]:
+    keyed: dict[str, BaseGrader] = {}
+    for g in graders:
+        if not isinstance(g, BaseGrader):
+            raise ValueError(f"graders must be grader objects, got {type(g).__name__}")
+        if not is_identifier(g.name):
+            raise ValueError(
+                f"grader name {g.name!r} cannot be a formula variable: use letters, digits and _"
+            )
+        if g.name in keyed:
+            raise ValueError(f"two graders are named {g.name!r}; names must be unique")
+        keyed[g.name] = g
+    return keyed
