@@ -1,0 +1,343 @@
+"""Pre-flight checks of a grader (and optionally a dataset) against what the service accepts.
+
+Errors are what the service rejects or what makes every row fail; warnings are what is undocumented,
+unconfirmed, or likely a mistake. The rules follow section 9 of the grader fact sheet.
+
+Example::
+
+    >>> from rftkit_nb.core.graders import LabelModelGrader
+    >>> g = LabelModelGrader(name="lbl", model="gpt-4.1-mini-2025-04-14", input="Is {{ sample.output_text }} polite?",
+    ...                      labels=["yes", "no"], passing_labels=["yes"])
+    >>> [f.level for f in lint(g)]
+    ['error']
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rftkit_nb.core import html as h
+from rftkit_nb.core.formula import parse_formula
+from rftkit_nb.core.graders import (
+    GRADER_MODELS,
+    RFT_TOP_LEVEL_TYPES,
+    BaseGrader,
+    LabelModelGrader,
+    MultiGrader,
+    PythonGrader,
+    ScoreModelGrader,
+    TextSimilarityGrader,
+    UnknownGrader,
+    is_reasoning_model,
+)
+from rftkit_nb.core.pysource import python_source_problems
+from rftkit_nb.core.templates import find_variables, template_fields
+from rftkit_nb.errors import FormulaError, TemplateError
+
+__all__ = ["Finding", "LintReport", "lint"]
+
+Level = Literal["error", "warning", "info"]
+
+#: Packages of the hosted python image (image_tag 2025-05-08), by import name.
+HOSTED_PACKAGES = frozenset({
+    "numpy", "scipy", "sympy", "pandas", "rapidfuzz", "sklearn", "rouge_score", "deepdiff",
+    "jsonschema", "pydantic", "yaml", "nltk", "sqlparse", "rdkit", "skbio", "ast_grep_py",
+})  # fmt: skip
+NETWORK_MODULES = frozenset({"socket", "urllib", "http", "requests", "httpx", "aiohttp", "ftplib", "smtplib"})
+KNOWN_IMAGE_TAGS = frozenset({"2025-05-08"})
+SAMPLE_ROOTS_NEEDING_FORMAT = frozenset({"output_json"})
+MAX_TRAINING_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One lint result: ``level`` (error / warning / info), ``where`` (a field path), ``message``."""
+
+    level: Level
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level:<7} {self.where}: {self.message}"
+
+
+class LintReport(list[Finding]):
+    """A list of findings that displays itself; ``.errors`` and ``.warnings`` filter it."""
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self if f.level == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __repr__(self) -> str:
+        if not self:
+            return "lint: no findings"
+        head = f"lint: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+        return "\n".join([head, *(str(f) for f in self)])
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return h.card("lint", "ok", [("findings", "none")])
+        rows = "".join(
+            f"<div>{h.badge(f.level, f.level)} <code>{h.esc(f.where)}</code> {h.esc(f.message)}</div>"
+            for f in self
+        )
+        return h.card("lint", f"{len(self.errors)} errors, {len(self.warnings)} warnings", body_html=rows)
+
+
+def lint(
+    grader: BaseGrader,
+    *,
+    for_rft: bool = True,
+    dataset: Iterable[Mapping[str, Any]] | None = None,
+    strict_sampling: bool = False,
+) -> LintReport:
+    """Check a grader (and the rows it will read) before paying for a run.
+
+    ``for_rft`` applies the rules of ``method.reinforcement.grader``; ``dataset`` (an iterable of item dicts,
+    or a DataFrame) adds template-variable and dataset-row checks; ``strict_sampling`` makes the reasoning
+    model / sampling-parameter rule an error instead of a warning.
+    """
+    out = LintReport()
+    add = _adder(out)
+    if for_rft and grader.type not in RFT_TOP_LEVEL_TYPES:
+        if isinstance(grader, LabelModelGrader):
+            add(
+                "error",
+                grader.name,
+                "label_model is an evals grader; RFT does not take it as the top-level grader",
+            )
+        elif isinstance(grader, UnknownGrader):
+            add("warning", grader.name, f"type {grader.type!r} is not one of OpenAI's RFT grader types")
+    _lint_one(grader, grader.name, add, for_rft=for_rft, strict_sampling=strict_sampling, top=True)
+    variables = _lint_templates(grader, add)
+    if dataset is not None:
+        rows = _records(dataset)
+        _lint_dataset(rows, variables, add, for_rft=for_rft)
+    return out
+
+
+def _adder(out: LintReport):  # type: ignore[no-untyped-def]
+    def add(level: Level, where: str, message: str) -> None:
+        out.append(Finding(level, where, message))
+
+    return add
+
+
+def _lint_one(
+    g: BaseGrader, where: str, add: Any, *, for_rft: bool, strict_sampling: bool, top: bool
+) -> None:
+    if isinstance(g, MultiGrader):
+        _lint_multi(g, where, add, for_rft=for_rft, strict_sampling=strict_sampling, top=top)
+    elif isinstance(g, ScoreModelGrader | LabelModelGrader):
+        _lint_model(g, where, add, strict_sampling=strict_sampling)
+        if isinstance(g, ScoreModelGrader):
+            lo, hi = g.score_range
+            if top and for_rft and (lo < 0 or hi > 1):
+                add(
+                    "warning",
+                    f"{where}.range",
+                    f"range {[lo, hi]} leaves [0, 1]; whether RFT rescales rewards is unconfirmed",
+                )
+        if g.pass_threshold is not None:
+            add(
+                "warning",
+                f"{where}.pass_threshold",
+                "pass_threshold is evals-only; RFT ignores it (leave it out)",
+            )
+    elif isinstance(g, TextSimilarityGrader):
+        if for_rft and g.evaluation_metric == "cosine":
+            add(
+                "error",
+                f"{where}.evaluation_metric",
+                "cosine is evals-only; RFT rejects it: use fuzzy_match, bleu or rouge_*",
+            )
+        if g.pass_threshold is not None:
+            add(
+                "warning",
+                f"{where}.pass_threshold",
+                "pass_threshold is evals-only; RFT ignores it (leave it out)",
+            )
+    elif isinstance(g, PythonGrader):
+        _lint_python(g, where, add)
+
+
+def _lint_multi(
+    g: MultiGrader, where: str, add: Any, *, for_rft: bool, strict_sampling: bool, top: bool
+) -> None:
+    if not top:
+        add("error", where, "multi graders cannot be nested")
+    try:
+        formula = parse_formula(g.calculate_output)
+    except FormulaError as e:
+        add("error", f"{where}.calculate_output", str(e))
+        return
+    unknown = formula.variables - set(g.graders)
+    unused = set(g.graders) - formula.variables
+    if unknown:
+        add("error", f"{where}.calculate_output", f"uses {sorted(unknown)}, which are not keys of graders")
+    if unused:
+        add(
+            "warning",
+            f"{where}.graders",
+            f"{sorted(unused)} are not used by calculate_output (their cost is wasted)",
+        )
+    for feature in formula.undocumented:
+        add("warning", f"{where}.calculate_output", f"uses {feature}, which OpenAI's docs do not list")
+    for key, sub in g.graders.items():
+        sub_where = f"{where}.graders.{key}"
+        if isinstance(sub, LabelModelGrader) and for_rft:
+            add(
+                "warning",
+                sub_where,
+                "label_model inside multi is in the spec, but RFT support is unconfirmed",
+            )
+        _lint_one(sub, sub_where, add, for_rft=for_rft, strict_sampling=strict_sampling, top=False)
+
+
+def _lint_model(
+    g: ScoreModelGrader | LabelModelGrader, where: str, add: Any, *, strict_sampling: bool
+) -> None:
+    if g.model not in GRADER_MODELS:
+        add(
+            "warning",
+            f"{where}.model",
+            f"{g.model!r} is not in OpenAI's documented grader-model list (it may still work)",
+        )
+    sp = getattr(g, "sampling_params", None)
+    if sp is None:
+        return
+    level: Level = "error" if strict_sampling else "warning"
+    if is_reasoning_model(g.model) and sp.temperature is not None:
+        add(
+            level,
+            f"{where}.sampling_params.temperature",
+            f"{g.model!r} is a reasoning model; the guide says they reject temperature",
+        )
+    if not is_reasoning_model(g.model) and sp.reasoning_effort is not None:
+        add(
+            level,
+            f"{where}.sampling_params.reasoning_effort",
+            f"{g.model!r} is not a reasoning model; it rejects reasoning_effort",
+        )
+
+
+def _lint_python(g: PythonGrader, where: str, add: Any) -> None:
+    for problem in python_source_problems(g.source):
+        add("error", f"{where}.source", problem)
+    if g.image_tag is not None and g.image_tag not in KNOWN_IMAGE_TAGS:
+        add("warning", f"{where}.image_tag", f"image_tag {g.image_tag!r} is undocumented (known: 2025-05-08)")
+    try:
+        tree = ast.parse(g.source)
+    except SyntaxError:
+        return
+    for module in sorted(_imported_roots(tree)):
+        if module in NETWORK_MODULES:
+            add("warning", f"{where}.source", f"imports {module}: python graders have no network access")
+        elif module not in sys.stdlib_module_names and module not in HOSTED_PACKAGES:
+            add(
+                "warning",
+                f"{where}.source",
+                f"imports {module}, which the hosted image (2025-05-08) does not list",
+            )
+
+
+def _imported_roots(tree: ast.AST) -> set[str]:
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def _lint_templates(grader: BaseGrader, add: Any) -> list[tuple[str, str]]:
+    """Check every template; return (where, "item.path") of the item variables the grader reads."""
+    item_vars: list[tuple[str, str]] = []
+    for field, text in template_fields(grader.config):
+        where = f"{grader.name}.{field}"
+        try:
+            variables = find_variables(text)
+        except TemplateError as e:
+            add("error", where, str(e))
+            continue
+        for var in variables:
+            if var.namespace == "sample" and var.path and var.path[0] in SAMPLE_ROOTS_NEEDING_FORMAT:
+                add("info", where, f"{{{{ {var.text} }}}} is filled only when the job sets response_format")
+            if var.namespace == "item":
+                item_vars.append((where, var.text))
+    return item_vars
+
+
+def _records(dataset: Any) -> list[Mapping[str, Any]]:
+    if hasattr(dataset, "to_dict"):  # a DataFrame, without importing pandas here
+        return list(dataset.to_dict("records"))
+    return list(dataset)
+
+
+def _lint_dataset(
+    rows: list[Mapping[str, Any]], variables: list[tuple[str, str]], add: Any, *, for_rft: bool
+) -> None:
+    from rftkit_nb.core.templates import resolve
+
+    if for_rft and len(rows) > MAX_TRAINING_ROWS:
+        add("error", "dataset", f"{len(rows):,} rows; RFT takes at most {MAX_TRAINING_ROWS:,} training rows")
+    for where, text in dict.fromkeys(variables):
+        var = find_variables("{{ " + text + " }}")[0]
+        missing = [i for i, row in enumerate(rows) if _absent(var, row, resolve)]
+        if missing:
+            first = ", ".join(str(i) for i in missing[:5])
+            add(
+                "error",
+                where,
+                f"{{{{ {text} }}}} is absent in {len(missing)} of {len(rows)} rows (rows {first}...)",
+            )
+    if for_rft:
+        _lint_messages(rows, add)
+
+
+def _absent(var: Any, row: Mapping[str, Any], resolve: Any) -> bool:
+    try:
+        return resolve(var, item=row, sample={}) is None
+    except Exception:  # any lookup failure means the variable is not there
+        return True
+
+
+def _lint_messages(rows: list[Mapping[str, Any]], add: Any) -> None:
+    allowed = {"developer", "user", "assistant", "tool"}
+    no_messages = [i for i, r in enumerate(rows) if not r.get("messages")]
+    if no_messages and len(no_messages) < len(rows):
+        add(
+            "error",
+            "dataset.messages",
+            f"{len(no_messages)} rows have no messages (first: row {no_messages[0]})",
+        )
+    bad_roles = sorted(
+        {m.get("role") for r in rows for m in r.get("messages") or () if isinstance(m, Mapping)} - allowed,
+        key=str,
+    )
+    if bad_roles:
+        add(
+            "error",
+            "dataset.messages",
+            f"roles {bad_roles} are not allowed in RFT rows (use developer, user, assistant, tool)",
+        )
+    not_user_last = [
+        i for i, r in enumerate(rows) if r.get("messages") and r["messages"][-1].get("role") != "user"
+    ]
+    if not_user_last:
+        add(
+            "warning", "dataset.messages", f"in {len(not_user_last)} rows the last message is not a user turn"
+        )
