@@ -1,0 +1,471 @@
+"""Run OpenAI ``python`` graders locally, in worker processes, under the service's contract.
+
+Grader source (``def grade(sample, item) -> float``) never runs in the kernel: a pool of worker processes,
+started lazily and reused across calls and sources, compiles each source once and grades rows in batches.
+Every row gets a :class:`PythonResult`; a failing row never stops the run.
+
+What it protects. *Fidelity*: rows arrive as JSON-decoded dicts, as on the service; a score must be a
+finite real number (bool, NaN, inf, str, None are row errors); a per-row timeout (30 s, under the service's
+2 minutes), a memory cap (2 GB) and "no network" apply; errors carry the service's categories,
+``python_grader_runtime_error`` (the grader raised, hung, crashed, ran out of memory, returned a bad
+value) and ``python_grader_server_error`` (this machinery failed). *The kernel*: an infinite loop, a
+segfault, ``os._exit`` or a 10 GB allocation costs one worker, which is killed or replaced.
+
+What it does NOT protect: it is **not a security boundary**. Code can reach real sockets through
+``_socket``, start programs, read and write your files and read your environment (minus variables that
+look like secrets). Only grade with code you would run yourself.
+
+Design, and why:
+
+* ``subprocess.Popen`` of the worker *script*, not ``multiprocessing``, never ``fork`` (the kernel holds
+  threads and an event loop): nothing is pickled or re-imported from the kernel's ``__main__``; the
+  worker imports the standard library only, so it is ready in ~40 ms and graders see a clean interpreter
+  (``python=`` may name another one, e.g. with the service's package versions).
+* Length-prefixed JSON frames: rows are JSON on the service too, and the kernel never unpickles anything
+  user code produced. One frame per batch each way (a batch running past 0.1 s also sends what it has
+  finished): for a trivial grader on 2 cores, per-row frames measured ~85k rows/s, per-batch ~140k.
+* The row in progress is known without messages: the worker writes (row start time, rows started) to a
+  16-byte shared file mapping. On a timeout the worker is killed, that row is charged, and the rest of
+  its batch (with any finished rows it had not reported yet, under 0.1 s of work) goes to a fresh one.
+* The parent is one ``selectors`` loop over non-blocking pipes: no threads, signals or asyncio, so it
+  runs from any thread while an event loop runs elsewhere. Calls on one ``Sandbox`` take a lock.
+* In the worker: ``RLIMIT_AS`` (best effort: macOS ignores it); internet sockets and name lookups raise
+  ``PermissionError`` before user code is compiled (Unix sockets stay: asyncio needs ``socketpair``);
+  BLAS/OpenMP pools default to 1 thread; SIGINT is ignored (an interrupt stops the call in the kernel,
+  which kills the busy workers); a watchdog exits once the kernel is gone. POSIX only.
+
+Example::
+
+    >>> with Sandbox(workers=1) as box:
+    ...     box.grade_many("def grade(sample, item):\\n    return 1", [({}, {})])
+    [PythonResult(score=1.0, error=None, detail='', stdout='')]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from rftkit_nb.errors import ConfigError
+from rftkit_nb.scoring import _sandbox_worker as _worker
+
+__all__ = ["RUNTIME_ERROR", "SERVER_ERROR", "PythonResult", "Sandbox"]
+
+RUNTIME_ERROR = "python_grader_runtime_error"
+SERVER_ERROR = "python_grader_server_error"
+STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to report ready; charged to no row
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+
+
+@dataclass(frozen=True, slots=True)
+class PythonResult:
+    """One row's outcome.
+
+    ``score`` is None when the row failed; ``error`` is then ``RUNTIME_ERROR`` or ``SERVER_ERROR`` and
+    ``detail`` the reason in one line, then the traceback if the grader raised. ``stdout`` is what the
+    ``grade`` call printed to stdout and stderr (the first 10,000 characters).
+    """
+
+    score: float | None
+    error: str | None = None
+    detail: str = ""
+    stdout: str = ""
+
+
+class _Worker:
+    """One worker process and the parent's view of it: pipes, buffers, rows in flight."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        # the worker's fd 1 and 2 (faulthandler dumps land here) and its progress record; closed by close()
+        self.log, self.progress = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+        self.progress.truncate(_worker.PROGRESS.size)
+        try:
+            self.popen = subprocess.Popen(  # noqa: S603  -- our interpreter running our worker script
+                [*command, str(self.progress.fileno())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.log,
+                env=env,
+                pass_fds=(self.progress.fileno(),),
+            )
+        except BaseException:
+            self.log.close()
+            self.progress.close()
+            raise
+        assert self.popen.stdin is not None
+        assert self.popen.stdout is not None
+        self.rfd, self.wfd = self.popen.stdout.fileno(), self.popen.stdin.fileno()
+        os.set_blocking(self.rfd, False)
+        os.set_blocking(self.wfd, False)
+        self.inbuf, self.outbuf = bytearray(), bytearray()
+        self.known: OrderedDict[str, None] = OrderedDict()  # mirrors the worker's cache of loaded sources
+        self.pending: deque[int] = deque()  # rows sent and not yet answered, in order
+        self.done = 0  # rows answered over the process's life; compare with the progress record
+        self.ready = self.loading = False
+        self.since = time.monotonic()  # when the parent last saw progress (or started the process)
+        self.log_mark = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.loading or bool(self.pending)
+
+    def send_batch(self, key: str, source: str, rows: list[str]) -> None:
+        """Queue one batch frame; the source goes only to a worker that has not loaded it yet."""
+        send_source = key not in self.known
+        self.known[key] = None
+        self.known.move_to_end(key)
+        while len(self.known) > _worker.CACHE_SIZE:
+            self.known.popitem(last=False)
+        body = f'["{key}",{_encode(source) if send_source else "null"},[{",".join(rows)}]]'.encode()
+        self.outbuf += _worker.frame(body)
+        self.loading = True
+        self.log_mark = os.fstat(self.log.fileno()).st_size
+        if self.ready:
+            self.since = time.monotonic()
+
+    def flush(self) -> None:
+        """Write what the pipe takes now (BrokenPipeError when the worker is gone)."""
+        with contextlib.suppress(BlockingIOError):
+            del self.outbuf[: os.write(self.wfd, self.outbuf)]
+
+    def read_frames(self) -> list[Any] | None:
+        """Decode every complete frame waiting on the pipe; None at end of file."""
+        data = os.read(self.rfd, 1 << 18)
+        if not data:
+            return None
+        self.inbuf += data
+        return _worker.split_frames(self.inbuf)
+
+    def row_in_progress(self) -> tuple[int, float]:
+        """(index in ``pending`` of the row being graded, when it started), from the progress record."""
+        started_at, started = _worker.read_progress(self.progress.fileno())
+        return min(max(started - self.done - 1, 0), max(len(self.pending) - 1, 0)), started_at
+
+    def death_note(self) -> str:
+        """How the process ended, plus what it wrote to stderr since the current batch was sent."""
+        try:
+            code = self.popen.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:  # it closed its pipes but lingers: finish it
+            self.popen.kill()
+            code = self.popen.wait()
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+            why = f"killed by {name}" + ("; the OS may have run out of memory" if name == "SIGKILL" else "")
+        else:
+            why = f"exit code {code}"
+        end = os.fstat(self.log.fileno()).st_size
+        start = max(self.log_mark, end - 4000)
+        tail = os.pread(self.log.fileno(), end - start, start).decode(errors="replace").strip()
+        return f"the grader process died ({why})" + (f"\n{tail}" if tail else "")
+
+    def close(self, grace: float = 0.0) -> None:
+        """End the process (after ``grace`` seconds to leave by itself), reap it, close every file."""
+        for stream in (self.popen.stdin, self.popen.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self.log.close()
+        self.progress.close()
+
+
+def _stop_workers(workers: list[_Worker]) -> None:
+    """Close every worker's input (it then exits), wait a moment for them all, kill what remains."""
+    for worker in workers:
+        if worker.popen.stdin is not None:
+            worker.popen.stdin.close()
+    deadline = time.monotonic() + 1.0
+    for worker in workers:
+        worker.close(grace=max(0.0, deadline - time.monotonic()))
+    workers.clear()
+
+
+class _Call:
+    """One ``grade_many`` call: hands batches to the pool's workers and collects one result per row."""
+
+    def __init__(self, box: Sandbox, source: str, rows: list[str]) -> None:
+        self.box, self.workers = box, box._workers
+        self.source, self.key, self.rows = source, sha256(source.encode()).hexdigest(), rows
+        self.queue: deque[int] = deque(range(len(rows)))
+        self.results: list[PythonResult | None] = [None] * len(rows)
+        self.selector = selectors.DefaultSelector()
+
+    def run(self) -> list[PythonResult]:
+        try:
+            for worker in self.workers:
+                self.selector.register(worker.rfd, selectors.EVENT_READ, worker)
+            while self.queue or any(w.busy for w in self.workers):
+                self.dispatch()
+                self.wait_and_handle()
+        except BaseException:  # interrupted: a worker holding half a batch cannot be trusted any more
+            for worker in [w for w in self.workers if w.busy]:
+                self.retire(worker)
+            raise
+        finally:
+            self.selector.close()
+        return self.results  # type: ignore[return-value]  # every row has been answered
+
+    def dispatch(self) -> None:
+        box = self.box
+        for worker in [w for w in self.workers if not w.busy and w.popen.poll() is not None]:
+            self.retire(worker)  # died while idle (OOM killer, kill -9): replace it quietly
+        idle = [w for w in self.workers if not w.busy]
+        while self.queue:
+            if not idle and len(self.workers) < box.workers:
+                try:
+                    idle.append(_Worker(box._command, box._env))
+                except OSError as exc:
+                    return self.fail_queue(SERVER_ERROR, f"could not start {box.python!r}: {exc}")
+                self.workers.append(idle[-1])
+                self.selector.register(idle[-1].rfd, selectors.EVENT_READ, idle[-1])
+            if not idle:
+                return None
+            # small calls and the tail of big ones get smaller batches, so every worker has a share
+            size = max(1, min(box.batch_size, -(-len(self.queue) // (2 * box.workers))))
+            batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
+            worker = idle.pop()
+            worker.pending.extend(batch)
+            worker.send_batch(self.key, self.source, [self.rows[i] for i in batch])
+            self.flush(worker)
+        return None
+
+    def flush(self, worker: _Worker) -> None:
+        try:
+            worker.flush()
+        except BrokenPipeError:
+            return self.fail_worker(worker, RUNTIME_ERROR, worker.death_note())
+        if worker.outbuf:
+            self.selector.register(worker.wfd, selectors.EVENT_WRITE, worker)
+        return None
+
+    def wait_and_handle(self) -> None:
+        busy = [w for w in self.workers if w.busy]
+        if not busy:
+            return
+        deadline = min(w.since + (self.box.timeout if w.ready else STARTUP_TIMEOUT) for w in busy)
+        for key, events in self.selector.select(max(0.0, deadline - time.monotonic())):
+            worker: _Worker = key.data
+            if worker not in self.workers:
+                continue  # retired earlier in this round
+            if events & selectors.EVENT_WRITE:
+                self.selector.unregister(worker.wfd)
+                self.flush(worker)
+            else:
+                self.read(worker)
+        for worker in [w for w in self.workers if w.busy]:
+            self.enforce_timeout(worker)
+
+    def enforce_timeout(self, worker: _Worker) -> None:
+        now, timeout = time.monotonic(), self.box.timeout
+        if not worker.ready:
+            if now - worker.since > STARTUP_TIMEOUT:
+                self.fail_worker(worker, SERVER_ERROR, f"not ready after {STARTUP_TIMEOUT} s")
+            return
+        if now - worker.since <= timeout:
+            return
+        if not worker.loading:
+            started_at = worker.row_in_progress()[1]
+            if now - started_at <= timeout:  # the row began after the last frame we read
+                worker.since = started_at
+                return
+        self.fail_worker(worker, RUNTIME_ERROR, f"timed out after {float(timeout)} s")
+
+    def read(self, worker: _Worker) -> None:
+        try:
+            frames = worker.read_frames()
+        except ValueError as exc:  # JSON or UTF-8 garbage on the pipe: the protocol broke
+            return self.fail_worker(worker, SERVER_ERROR, f"unreadable message from the worker: {exc}")
+        if frames is None:
+            return self.fail_worker(worker, RUNTIME_ERROR, worker.death_note())
+        worker.since = time.monotonic()
+        for frame in frames:
+            if isinstance(frame, list) and not worker.loading and len(frame) <= len(worker.pending):
+                worker.done += len(frame)
+                for score, detail, output in frame:
+                    self.results[worker.pending.popleft()] = (
+                        PythonResult(score, None, "", output)
+                        if detail is None
+                        else PythonResult(None, RUNTIME_ERROR, detail, output)
+                    )
+            elif isinstance(frame, dict) and "load" in frame and worker.loading:
+                worker.loading = False
+                if frame["load"] is not None:
+                    self.fail_rows(worker.pending, RUNTIME_ERROR, frame["load"], frame["out"])
+                    self.fail_queue(RUNTIME_ERROR, frame["load"], frame["out"])
+            elif isinstance(frame, dict) and "ready" in frame:
+                worker.ready = True
+            else:
+                return self.fail_worker(worker, SERVER_ERROR, f"unexpected message from the worker: {frame}")
+        return None
+
+    def fail_worker(self, worker: _Worker, category: str, reason: str) -> None:
+        """The worker is gone or hopeless: charge the row in progress (or the whole call), retire it."""
+        if not worker.ready:
+            reason = f"the grader process failed to start: {reason}"
+            self.fail_rows(worker.pending, SERVER_ERROR, reason)
+            self.fail_queue(SERVER_ERROR, reason)
+        elif worker.loading:
+            reason = f"{reason}, while running the grader source's top-level code"
+            self.fail_rows(worker.pending, category, reason)
+            self.fail_queue(category, reason)
+        elif worker.pending:
+            index = worker.row_in_progress()[0]
+            self.fail_rows([worker.pending[index]], category, reason)
+            del worker.pending[index]
+            self.queue.extendleft(reversed(worker.pending))  # the rest of its batch goes to a fresh worker
+        self.retire(worker)
+
+    def fail_rows(self, rows: Sequence[int], category: str, detail: str, output: str = "") -> None:
+        for i in rows:
+            self.results[i] = PythonResult(None, category, detail, output)
+        if isinstance(rows, deque):
+            rows.clear()
+
+    def fail_queue(self, category: str, detail: str, output: str = "") -> None:
+        self.fail_rows(self.queue, category, detail, output)
+
+    def retire(self, worker: _Worker) -> None:
+        for fd in (worker.rfd, worker.wfd):
+            if fd in self.selector.get_map():
+                self.selector.unregister(fd)
+        worker.pending.clear()
+        worker.loading = False
+        worker.close()
+        self.workers.remove(worker)
+
+
+class Sandbox:
+    """A pool of worker processes that run python grader source, one row at a time, within limits.
+
+    ``workers``: processes (default: the CPUs this process may use). ``timeout``: seconds per row, and for
+    the source's top-level code. ``memory_mb``: address-space cap per worker (None: no cap).
+    ``block_network``: internet sockets raise ``PermissionError``. ``batch_size``: most rows per message.
+    ``python``: the interpreter the workers run (default: this one; any Python 3.9 or newer).
+
+    Example::
+
+        >>> source = "def grade(sample, item):\\n    return float(sample['output_text'] == item['answer'])"
+        >>> with Sandbox(workers=2, timeout=5) as box:
+        ...     [r.score for r in box.grade_many(source, [({"output_text": "4"}, {"answer": "4"})])]
+        [1.0]
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        timeout: float = 30.0,
+        memory_mb: int | None = 2048,
+        block_network: bool = True,
+        batch_size: int = 64,
+        python: str | None = None,
+    ) -> None:
+        self.workers = _default_workers() if workers is None else workers
+        self.timeout, self.memory_mb, self.block_network = timeout, memory_mb, block_network
+        self.batch_size, self.python = batch_size, python or sys.executable
+        _check_settings(self)
+        settings = {"memory_mb": memory_mb, "block_network": block_network, "parent_pid": os.getpid()}
+        self._command = [self.python, _worker.__file__, json.dumps(settings)]
+        self._env = _worker_environment(os.environ)
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        # a Sandbox nobody closed still reaps its processes when collected or at interpreter exit
+        self._finalizer = weakref.finalize(self, _stop_workers, self._workers)
+
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        """Process ids of the live workers (for diagnostics)."""
+        return tuple(w.popen.pid for w in self._workers)
+
+    def grade_many(self, source: str, pairs: Sequence[tuple[Mapping, Mapping]]) -> list[PythonResult]:
+        """Grade each ``(sample, item)`` pair with ``source``'s ``grade``; one result per pair, in order.
+
+        A score is a finite float: an ``int`` (or a numpy number) return counts as that float, while a
+        ``bool``, NaN, inf, ``str`` or ``None`` is a row error. Source that does not compile, or has no
+        ``grade(sample, item)``, gives every row the same runtime error. Raises ``ConfigError`` when
+        ``source`` is not a str or a pair is not two JSON-serialisable values.
+
+        Example::
+
+            >>> with Sandbox(workers=1) as box:
+            ...     box.grade_many("def grade(sample, item):\\n    return True", [({}, {})])[0].error
+            'python_grader_runtime_error'
+        """
+        if not isinstance(source, str):
+            raise ConfigError(f"source must be a str of Python code, not {type(source).__name__}")
+        rows = [_encode_pair(index, pair) for index, pair in enumerate(pairs)]
+        with self._lock:
+            if self._closed:
+                raise ConfigError("this Sandbox is closed; create a new Sandbox(...) to grade again")
+            return _Call(self, source, rows).run() if rows else []
+
+    def close(self) -> None:
+        """Stop and reap every worker process. Calling it again does nothing."""
+        with self._lock:
+            self._closed = True
+            self._finalizer()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS has no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_settings(box: Sandbox) -> None:
+    for name, kinds in (("workers", int), ("batch_size", int), ("timeout", (int, float))):
+        value = getattr(box, name)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not 0 < value < float("inf"):
+            raise ConfigError(f"Sandbox({name}={value!r}): {name} must be a positive, finite number")
+    memory = box.memory_mb
+    if memory is not None and (isinstance(memory, bool) or not isinstance(memory, int) or memory < 128):
+        raise ConfigError(f"Sandbox(memory_mb={memory!r}): give whole megabytes, at least 128 (or None)")
+
+
+def _worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The kernel's environment minus what looks like a secret; one BLAS thread unless set."""
+    env = {k: v for k, v in environ.items() if not any(m in k.upper() for m in _SECRET_MARKERS)}
+    for name in _THREAD_VARIABLES:
+        env.setdefault(name, "1")  # N workers already use the cores; N x cores threads would thrash
+    return env
+
+
+def _encode_pair(index: int, pair: Any) -> str:
+    try:
+        sample, item = pair
+    except (TypeError, ValueError):
+        raise ConfigError(f"pairs[{index}] must be a (sample, item) pair") from None
+    try:
+        return _encode([sample, item])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"pairs[{index}] is not JSON-serialisable ({exc}); pass dicts of str, numbers, lists and "
+            "dicts, as the service does"
+        ) from exc
