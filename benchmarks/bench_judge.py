@@ -1,0 +1,73 @@
+"""Judge throughput through the engine against the loopback server (100 ms latency, concurrency 32).
+
+The ideal is concurrency / latency = 320 rows/s. A second run over the same rows is served from the
+on-disk cache; the script prints both rates and their ratio, measured in this one run.
+
+    python benchmarks/bench_judge.py            # 2,000 rows
+    python benchmarks/bench_judge.py --quick    # CI size
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from rftkit_nb import RubricGrader
+from rftkit_nb.scoring.engine import score
+from rftkit_nb.scoring.judge import Judge
+from rftkit_nb.testing.openai_server import FakeOpenAI
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=2_000)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rows = 300
+    grader = RubricGrader(name="helpful", rubric="Is the answer helpful and correct?")
+    rows = [{"question": f"question {i}", "output_text": f"answer number {i}"} for i in range(args.rows)]
+    ideal = args.concurrency / args.latency
+
+    with FakeOpenAI(latency=args.latency) as server, tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "judge.sqlite3"
+
+        def run() -> tuple[float, object]:
+            judge = Judge(
+                base_url=server.base_url, api_key="sk-bench", concurrency=args.concurrency, cache=cache
+            )
+            start = time.perf_counter()
+            report = score(grader, rows, judge=judge, progress=False)
+            return time.perf_counter() - start, report
+
+        first_s, first = run()
+        second_s, second = run()
+    for report in (first, second):
+        assert report.frame["flagged"].sum() == 0, report.frame[report.frame["flagged"]].head()
+    first_rate, second_rate = args.rows / first_s, args.rows / second_s
+    result = {
+        "rows": args.rows,
+        "first_rows_per_s": round(first_rate, 1),
+        "first_pct_of_ideal": round(100 * first_rate / ideal, 1),
+        "cached_rows_per_s": round(second_rate),
+        "cached_seconds": round(second_s, 4),
+        "cached_speedup": round(second_rate / first_rate, 1),
+    }
+    print(
+        f"judge, {args.rows:,} rows, {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency} (ideal {ideal:.0f} rows/s)"
+    )
+    print(
+        f"  first run   {first_rate:8.1f} rows/s = {result['first_pct_of_ideal']:.1f}% of ideal (target >= 85%)"
+    )
+    print(
+        f"  cached run  {second_rate:8.0f} rows/s ({second_s * 1000:.0f} ms) = {result['cached_speedup']:.0f}x faster (target >= 50x)"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,618 @@
+"""The judge behind score_model / label_model graders: Chat Completions through the official openai SDK.
+
+``JudgeRequest`` is one rendered grader call; ``Judge.grade_many`` sends many of them through one shared
+``AsyncOpenAI`` (or ``AsyncAzureOpenAI``) client under a semaphore, sends identical requests once, answers
+repeated ones from a :class:`~rftkit_nb.scoring.cache.JudgeCache`, and turns every failure into a
+``JudgeAnswer`` carrying OpenAI's error category instead of raising. The SDK does the retrying (it honours
+``retry-after``); responses are read as bytes and parsed here, which skips the SDK's pydantic models and
+about a third of its per-request CPU.
+
+Example::
+
+    >>> import asyncio
+    >>> from rftkit_nb.testing import FakeOpenAI
+    >>> request = JudgeRequest("gpt-4o-mini", [{"role": "user", "content": "Grade it.\\nSCORE: 0.7"}])
+    >>> async def main(url):
+    ...     async with Judge(base_url=url, api_key="sk-demo", cache=None) as judge:
+    ...         return await judge.grade(request)
+    >>> with FakeOpenAI() as server:
+    ...     asyncio.run(main(server.base_url)).result
+    0.7
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from rftkit_nb.errors import ConfigError, JudgeError
+from rftkit_nb.scoring.cache import JudgeCache, default_cache_path
+
+__all__ = ["Judge", "JudgeAnswer", "JudgeRequest", "translate_openai_error"]
+
+PARSE_ERROR = "model_grader_parse_error"
+REFUSAL_ERROR = "model_grader_refusal_error"
+SERVER_ERROR = "model_grader_server_error"
+_WRITE_BATCH = 128  # successes buffered before one cache transaction
+_EMBED_BATCH = 256  # texts per embeddings request
+_ENV_HINT = (
+    "pass client= (an openai client), or base_url= and api_key=, or set OPENAI_API_KEY (and OPENAI_BASE_URL "
+    "for another endpoint), or AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION for Azure"
+)
+_STEPS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"description": {"type": "string"}, "conclusion": {"type": "string"}},
+        "required": ["description", "conclusion"],
+        "additionalProperties": False,
+    },
+}
+_CANONICAL: dict[str, Any] = {
+    "sort_keys": True,
+    "separators": (",", ":"),
+    "ensure_ascii": False,
+    "default": str,
+}
+_PART_TYPES = {"input_text": "text", "output_text": "text", "text": "text"}
+
+
+def _chat_part(part: Any, where: str) -> dict:
+    if isinstance(part, str):
+        return {"type": "text", "text": part}
+    kind = part.get("type") if isinstance(part, Mapping) else None
+    if kind in _PART_TYPES:
+        return {"type": "text", "text": part["text"]}
+    if kind == "input_image":
+        image = {"url": part["image_url"]}
+        if part.get("detail"):
+            image["detail"] = part["detail"]
+        return {"type": "image_url", "image_url": image}
+    if kind == "input_audio":
+        return {"type": "input_audio", "input_audio": dict(part["input_audio"])}
+    raise ConfigError(
+        f"{where}: content part type {kind!r} is not supported; use input_text, output_text, input_image "
+        "or input_audio"
+    )
+
+
+def _chat_message(message: Mapping[str, Any], index: int) -> dict:
+    content = message.get("content")
+    if isinstance(content, Mapping):
+        content = [content]  # the grader format allows one part without a list
+    if isinstance(content, list):
+        content = [_chat_part(part, f"messages[{index}].content[{n}]") for n, part in enumerate(content)]
+    elif not isinstance(content, str):
+        raise ConfigError(f"messages[{index}].content must be a string or a list of content parts")
+    return {"role": message.get("role", "user"), "content": content}
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    """One rendered score_model / label_model call (templates already filled in).
+
+    >>> JudgeRequest("gpt-4o-mini", [{"role": "user", "content": "Is it polite?"}]).chat_payload()["model"]
+    'gpt-4o-mini'
+    """
+
+    model: str
+    messages: list[dict]
+    sampling_params: Mapping[str, Any] | None = None
+    kind: str = "score"
+    range: tuple[float, float] = (0.0, 1.0)
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("score", "label"):
+            raise ConfigError(f'JudgeRequest.kind is {self.kind!r}; use "score" or "label"')
+        if self.kind == "label" and not self.labels:
+            raise ConfigError("JudgeRequest.labels is empty; a label judge needs at least one label")
+        low, high = self.range
+        if not low < high:
+            raise ConfigError(f"JudgeRequest.range is {list(self.range)}; it needs min < max")
+
+    def chat_payload(self) -> dict:
+        """The Chat Completions arguments: model, messages, response_format and sampling parameters.
+
+        >>> payload = JudgeRequest("m", [{"role": "user", "content": "hi"}], {"max_completions_tokens": 9})
+        >>> payload.chat_payload()["max_completion_tokens"]
+        9
+        """
+        return copy.deepcopy(self._payload)  # callers may mutate it; ours is shared with the SDK call
+
+    def key(self) -> str:
+        """The cache key: sha256 of model, messages, sampling params, range and response format."""
+        return self._key
+
+    # Computed once per request; cached_property writes to __dict__, so it works on a frozen dataclass.
+    @cached_property
+    def _payload(self) -> dict:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [_chat_message(m, i) for i, m in enumerate(self.messages)],
+            "response_format": _response_format(self.kind, self.labels)[0],
+        }
+        for name, value in (self.sampling_params or {}).items():
+            if value is not None:
+                payload["max_completion_tokens" if name == "max_completions_tokens" else name] = value
+        return payload
+
+    @cached_property
+    def _key(self) -> str:
+        # Hashes the inputs rather than the built payload: a cached rerun then never builds payloads.
+        sampling = {k: v for k, v in (self.sampling_params or {}).items() if v is not None}
+        scale = list(self.range) if self.kind == "score" else None  # answers are stored clamped
+        head = json.dumps([self.model, self.messages, sampling, scale], **_CANONICAL)
+        return hashlib.sha256(f"{head}\n{_response_format(self.kind, self.labels)[1]}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _response_format(kind: str, labels: tuple[str, ...]) -> tuple[dict, str]:
+    """The strict json_schema response format for a kind (and labels), with its canonical JSON."""
+    result: dict[str, Any] = (
+        {"type": "string", "enum": list(labels)} if kind == "label" else {"type": "number"}
+    )
+    schema = {
+        "type": "object",
+        "properties": {"steps": _STEPS_SCHEMA, "result": result},  # steps first: reason, then answer
+        "required": ["steps", "result"],
+        "additionalProperties": False,
+    }
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": f"{kind}_result", "strict": True, "schema": schema},
+    }
+    return response_format, json.dumps(response_format, **_CANONICAL)
+
+
+@dataclass(frozen=True)
+class JudgeAnswer:
+    """What the judge said: ``result`` (a clamped float, or a label) or ``error`` (OpenAI's category)."""
+
+    result: float | str | None
+    steps: list[dict] = field(default_factory=list)
+    error: str | None = None
+    detail: str = ""
+    cached: bool = False
+    raw: str = ""
+    clamped: bool = False
+
+    def _cache_value(self) -> dict:
+        return {"result": self.result, "steps": self.steps, "detail": self.detail, "raw": self.raw,
+                "clamped": self.clamped}  # fmt: skip
+
+
+def _failed(category: str, detail: str, raw: str = "") -> JudgeAnswer:
+    return JudgeAnswer(None, [], category, detail, raw=raw)
+
+
+def parse_content(raw: str, request: JudgeRequest) -> JudgeAnswer:
+    """Read the model's message content (JSON ``{"steps": [...], "result": ...}``) as the service does.
+
+    >>> parse_content('{"result": 7.5, "steps": []}', JudgeRequest("m", [])).result
+    1.0
+    """
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return _failed(PARSE_ERROR, f"the judge's answer is not JSON: {raw[:200]!r}", raw)
+    if not isinstance(obj, dict) or "result" not in obj:
+        return _failed(PARSE_ERROR, f'the judge\'s answer has no "result" field: {raw[:200]!r}', raw)
+    steps = obj.get("steps")
+    steps = [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else []
+    result = obj["result"]
+    if request.kind == "label":
+        if not isinstance(result, str) or result not in request.labels:
+            return _failed(
+                PARSE_ERROR, f"the judge's label {result!r} is not one of {list(request.labels)}", raw
+            )
+        return JudgeAnswer(result, steps, raw=raw)
+    if isinstance(result, bool) or not isinstance(result, (int, float)) or not math.isfinite(result):
+        return _failed(PARSE_ERROR, f"the judge's result {result!r} is not a finite number", raw)
+    low, high = request.range
+    value = min(max(float(result), low), high)
+    if value != result:
+        detail = f"the judge's result {result!r} was outside the range [{low:g}, {high:g}] and was clamped"
+        return JudgeAnswer(value, steps, None, detail, raw=raw, clamped=True)
+    return JudgeAnswer(value, steps, raw=raw)
+
+
+def _parse_completion(body: bytes, request: JudgeRequest) -> JudgeAnswer:
+    try:
+        message = json.loads(body)["choices"][0]["message"]
+        refusal, content = message.get("refusal"), message.get("content")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return _failed(SERVER_ERROR, f"the judge's HTTP answer is not a chat completion: {body[:200]!r}")
+    if refusal:
+        return _failed(REFUSAL_ERROR, f"the judge model refused: {refusal}")
+    if not isinstance(content, str) or not content:
+        return _failed(PARSE_ERROR, "the judge's answer has no text content")
+    return parse_content(content, request)
+
+
+def translate_openai_error(
+    exc: BaseException, *, endpoint: str, timeout: float, retries: int, secrets: Sequence[str] = ()
+) -> JudgeError | None:
+    """The one place openai SDK errors become ``JudgeError`` (None when ``exc`` is not one of them).
+
+    >>> import openai
+    >>> translate_openai_error(openai.OpenAIError("boom"), endpoint="x", timeout=1, retries=0).category
+    'model_grader_server_error'
+    """
+    import openai
+
+    if not isinstance(exc, openai.OpenAIError):
+        return None
+    tries = f"after {retries} {'retry' if retries == 1 else 'retries'}" if retries else "without retries"
+    if isinstance(exc, openai.APITimeoutError):
+        message = f"the judge at {endpoint} did not answer within {timeout:g}s ({tries})"
+    elif isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc
+        message = f"could not reach the judge at {endpoint} ({tries}): {cause}"
+    elif isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, Mapping) else {}
+        said = str(body.get("message") or exc.message)[:300]
+        status = exc.status_code
+        hint = {401: "; check the API key", 403: "; check the key's permissions", 404: "; check the model "
+                "(deployment) name and the base URL"}.get(status, "")  # fmt: skip
+        retried = tries if status in (408, 409, 429) or status >= 500 else "not retried"  # as the SDK does
+        message = f"the judge at {endpoint} answered HTTP {status} ({retried}): {said}{hint}"
+    else:
+        message = f"the judge at {endpoint} failed: {exc}"
+    for secret in secrets:  # servers may echo credentials back (OpenAI echoes part of a wrong key)
+        message = message.replace(secret, "***")
+    return JudgeError(message, category=SERVER_ERROR)
+
+
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:  # the judge is an optional feature
+        raise ConfigError("score_model / label_model judges need the openai package: "
+                          "pip install 'rftkit-nb[openai]'") from exc  # fmt: skip
+    return openai
+
+
+def _async_twin(client: Any) -> Any:
+    """An async client with a sync client's endpoint, credentials, headers and query."""
+    openai = _import_openai()
+    query = dict(getattr(client, "_custom_query", {}) or {})
+    common = {
+        "base_url": str(client.base_url),
+        "organization": client.organization,
+        "project": client.project,
+        "default_headers": dict(getattr(client, "_custom_headers", {}) or {}) or None,
+    }
+    if isinstance(client, openai.AzureOpenAI):
+        token = getattr(client, "_azure_ad_token", None)
+        provider = getattr(client, "_azure_ad_token_provider", None)
+        key = None if token or provider else client.api_key
+        version = query.pop("api-version", None)
+        return openai.AsyncAzureOpenAI(api_key=key, azure_ad_token=token, azure_ad_token_provider=provider,
+                                       api_version=version, default_query=query or None, **common)  # fmt: skip
+    return openai.AsyncOpenAI(api_key=client.api_key, default_query=query or None, **common)
+
+
+def _client_factory(client: Any, base_url: str | None, api_key: str | None) -> Callable[[], Any] | None:
+    """How to build our own async client (None: use the caller's async client as it is)."""
+    openai = _import_openai()
+    if isinstance(client, openai.AsyncOpenAI):
+        return None
+    if isinstance(client, openai.OpenAI):
+        return lambda: _async_twin(client)
+    if client is not None:
+        raise ConfigError(f"Judge(client=...) got a {type(client).__name__}; pass an openai.OpenAI, "
+                          "AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI client")  # fmt: skip
+    env = os.environ
+    if base_url is None and api_key is None and env.get("AZURE_OPENAI_ENDPOINT"):
+        return lambda: openai.AsyncAzureOpenAI()
+    if base_url is None and api_key is None and not (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL")):
+        raise ConfigError(f"no judge endpoint is configured; {_ENV_HINT}")
+    # Local OpenAI-compatible servers often need no key, but the SDK insists on one.
+    key = api_key or env.get("OPENAI_API_KEY") or "no-key-needed"
+    return lambda: openai.AsyncOpenAI(base_url=base_url, api_key=key)
+
+
+def _resolve_cache(
+    cache: JudgeCache | str | os.PathLike[str] | bool | None,
+) -> Callable[[], JudgeCache | None]:
+    if isinstance(cache, JudgeCache) or cache is False:
+        # Not `cache or None`: an empty JudgeCache is falsy.
+        given = cache if isinstance(cache, JudgeCache) else None
+        return lambda: given
+    if cache is True:
+        return lambda: JudgeCache(default_cache_path())
+    if cache is None or isinstance(cache, (str, os.PathLike)):
+        return lambda: JudgeCache(cache)
+    raise ConfigError(f"Judge(cache=...) got {type(cache).__name__}; pass True (default file), False (off), "
+                      "None (in memory), a path or a JudgeCache")  # fmt: skip
+
+
+@dataclass
+class _LoopState:
+    """Everything bound to one event loop: the client's connections, the semaphore, in-flight calls."""
+
+    loop: asyncio.AbstractEventLoop | None
+    client: Any
+    semaphore: asyncio.Semaphore
+    inflight: dict[str, asyncio.Future[JudgeAnswer]] = field(default_factory=dict)
+
+
+def _endpoint_of(client: Any) -> str:
+    url = urlsplit(str(client.base_url))  # drop any user:password@ and query
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.hostname}{port}{url.path}".rstrip("/")
+
+
+def _from_cache(hit: Any) -> JudgeAnswer | None:
+    if not isinstance(hit, dict) or "result" not in hit:
+        return None
+    return JudgeAnswer(hit["result"], hit.get("steps") or [], None, hit.get("detail", ""), cached=True,
+                       raw=hit.get("raw", ""), clamped=bool(hit.get("clamped")))  # fmt: skip
+
+
+async def _gather_or_cancel(tasks: list[asyncio.Future[Any]]) -> list[Any]:
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+class Judge:
+    """Grades ``JudgeRequest``s through one shared async openai client (see the module docstring).
+
+    ``cache``: True = the default file (``default_cache_path()``), a path = that file, None = in memory
+    for this judge, False = off, or a ``JudgeCache`` you own. Call ``aclose()`` (or use ``async with``)
+    before the event loop ends; the judge reconnects by itself if used again afterwards.
+
+    >>> judge = Judge(base_url="http://127.0.0.1:9/v1", api_key="sk-demo", cache=False)
+    >>> judge
+    Judge(endpoint='http://127.0.0.1:9/v1', concurrency=32, timeout=60.0, max_retries=4, cache=None)
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        model_override: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 32,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        cache: JudgeCache | str | os.PathLike[str] | bool | None = True,
+    ) -> None:
+        if concurrency < 1 or timeout <= 0 or max_retries < 0:
+            raise ConfigError(f"Judge needs concurrency >= 1, timeout > 0 and max_retries >= 0; got "
+                              f"{concurrency}, {timeout} and {max_retries}")  # fmt: skip
+        self._endpoint = ""  # set below; repr() must work even if configuration fails
+        self.model_override = model_override
+        self.concurrency = concurrency
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self._factory = _client_factory(client, base_url, api_key)
+        self._given_client = client if self._factory is None else None
+        first = self._new_client()
+        self._endpoint = _endpoint_of(first)
+        credentials = (getattr(first, "api_key", None), getattr(first, "_azure_ad_token", None))
+        self._secrets = tuple(c for c in credentials if isinstance(c, str) and len(c) >= 8)
+        self._state: _LoopState | None = _LoopState(None, first, asyncio.Semaphore(concurrency))
+        self._options = {"timeout": self.timeout, "max_retries": max_retries}
+        self._open_cache = _resolve_cache(cache)
+        self._owns_cache = not isinstance(cache, JudgeCache)
+        self._cache = self._open_cache()
+
+    @classmethod
+    def from_env(cls, **kw: Any) -> Judge | None:
+        """A judge configured from ``kw`` and the environment, or None when nothing is configured.
+
+        >>> Judge.from_env(base_url="http://127.0.0.1:9/v1", cache=False).concurrency
+        32
+        """
+        names = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT")
+        given = any(kw.get(name) is not None for name in ("client", "base_url", "api_key"))
+        return cls(**kw) if given or any(os.environ.get(name) for name in names) else None
+
+    def __repr__(self) -> str:
+        override = f", model_override={self.model_override!r}" if self.model_override else ""
+        return (f"Judge(endpoint={self._endpoint!r}{override}, concurrency={self.concurrency}, "
+                f"timeout={self.timeout}, max_retries={self.max_retries}, cache={self._cache!r})")  # fmt: skip
+
+    @property
+    def notes(self) -> list[str]:
+        """Problems the cache met and worked around (a corrupt file set aside, a read-only directory)."""
+        return list(self._cache.notes) if self._cache is not None else []
+
+    def _new_client(self) -> Any:
+        if self._factory is None:
+            return self._given_client
+        openai = _import_openai()
+        try:
+            return self._factory()
+        except (openai.OpenAIError, ValueError) as exc:
+            raise ConfigError(f"cannot configure the judge client: {exc}; {_ENV_HINT}") from exc
+
+    def _bind(self) -> _LoopState:
+        """The state for the running loop; a new loop gets its own client (connections are per loop)."""
+        loop = asyncio.get_running_loop()
+        state = self._state
+        if state is not None and state.loop is None:
+            state.loop = loop
+        elif state is None or state.loop is not loop:
+            state = self._state = _LoopState(loop, self._new_client(), asyncio.Semaphore(self.concurrency))
+        return state
+
+    def _ensure_cache(self) -> JudgeCache | None:
+        if self._cache is None and self._owns_cache:
+            self._cache = self._open_cache()
+        return self._cache
+
+    def _cache_key(self, request: JudgeRequest) -> str:
+        # The endpoint is part of the key: the same model name on another server is another judge.
+        return hashlib.sha256(f"{self._endpoint}\n{request.key()}".encode()).hexdigest()
+
+    def _translate(self, exc: BaseException) -> JudgeError | None:
+        return translate_openai_error(
+            exc,
+            endpoint=self._endpoint,
+            timeout=self.timeout,
+            retries=self.max_retries,
+            secrets=self._secrets,
+        )
+
+    # -- grading ---------------------------------------------------------------------------------------
+    async def grade(self, request: JudgeRequest) -> JudgeAnswer:
+        """Grade one request (cache, dedup and retries as in ``grade_many``)."""
+        return (await self.grade_many([request]))[0]
+
+    async def grade_many(
+        self,
+        requests: Sequence[JudgeRequest],
+        *,
+        on_done: Callable[[int, JudgeAnswer], object] | None = None,
+    ) -> list[JudgeAnswer]:
+        """Grade ``requests`` concurrently; answers come back in order, ``on_done(i, answer)`` as each ends.
+
+        Cached answers are looked up first in one batch; identical requests are sent once; successes are
+        written back in batches. Failures are answers with ``error`` set, never exceptions.
+        """
+        state = self._bind()
+        cache = self._ensure_cache()
+        work = [self._with_override(request) for request in requests]
+        keys = [self._cache_key(request) for request in work]
+        hits = cache.get_many(keys) if cache is not None else {}
+        answers: list[JudgeAnswer | None] = [None] * len(work)
+        pending: dict[str, list[int]] = {}
+        for index, key in enumerate(keys):
+            answer = _from_cache(hits.get(key))
+            if answer is None:
+                pending.setdefault(key, []).append(index)
+                continue
+            answers[index] = answer
+            if on_done is not None:
+                on_done(index, answer)
+        writes: list[tuple[str, dict]] = []
+
+        async def run(key: str, indexes: list[int]) -> None:
+            answer = await self._once(state, work[indexes[0]], key)
+            if answer.error is None and cache is not None:
+                writes.append((key, answer._cache_value()))
+                if len(writes) >= _WRITE_BATCH:
+                    cache.put_many(writes)
+                    writes.clear()
+            for index in indexes:
+                answers[index] = answer
+                if on_done is not None:
+                    on_done(index, answer)
+
+        try:
+            await _gather_or_cancel([asyncio.ensure_future(run(k, ix)) for k, ix in pending.items()])
+        finally:
+            if cache is not None and writes:
+                cache.put_many(writes)
+        return answers  # type: ignore[return-value]  # every slot is filled once gather returns
+
+    def _with_override(self, request: JudgeRequest) -> JudgeRequest:
+        if self.model_override is None or request.model == self.model_override:
+            return request
+        return dataclasses.replace(request, model=self.model_override)
+
+    async def _once(self, state: _LoopState, request: JudgeRequest, key: str) -> JudgeAnswer:
+        """Send ``request`` unless an identical one is already on its way; then share that answer."""
+        running = state.inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[JudgeAnswer] = asyncio.get_running_loop().create_future()
+        state.inflight[key] = future
+        try:
+            answer = await self._call(state, request)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # marks it retrieved: our caller re-raises it
+            raise
+        finally:
+            del state.inflight[key]
+        future.set_result(answer)
+        return answer
+
+    async def _call(self, state: _LoopState, request: JudgeRequest) -> JudgeAnswer:
+        async with state.semaphore:
+            try:
+                # Raw bytes, parsed here: the SDK's pydantic ChatCompletion costs more CPU than the call.
+                body = await state.client.post(
+                    "/chat/completions", body=request._payload, cast_to=bytes, options=self._options
+                )
+            except Exception as exc:
+                error = self._translate(exc)
+                if error is None:
+                    raise
+                return _failed(error.category, str(error))
+        return _parse_completion(body, request)
+
+    async def embed_many(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """Embedding vectors for ``texts`` (in order), 256 texts per request; raises ``JudgeError``."""
+        state = self._bind()
+
+        async def embed(chunk: list[str]) -> list[list[float]]:
+            async with state.semaphore:
+                try:
+                    body = await state.client.post(
+                        "/embeddings",
+                        body={"model": model, "input": chunk, "encoding_format": "float"},
+                        cast_to=bytes,
+                        options=self._options,
+                    )
+                except Exception as exc:
+                    error = self._translate(exc)
+                    if error is None:
+                        raise
+                    raise error from exc
+            try:
+                data = sorted(json.loads(body)["data"], key=lambda item: item["index"])
+                vectors = [[float(x) for x in item["embedding"]] for item in data]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise JudgeError(
+                    f"the embeddings answer from {self._endpoint} is not readable: {exc}"
+                ) from exc
+            if len(vectors) != len(chunk):
+                raise JudgeError(
+                    f"{self._endpoint} returned {len(vectors)} embeddings for {len(chunk)} texts"
+                )
+            return vectors
+
+        chunks = [list(texts[i : i + _EMBED_BATCH]) for i in range(0, len(texts), _EMBED_BATCH)]
+        parts = await _gather_or_cancel([asyncio.ensure_future(embed(chunk)) for chunk in chunks])
+        return [vector for part in parts for vector in part]
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the connections and the cache this judge opened (not a client or cache you passed in)."""
+        state, self._state = self._state, None
+        running = asyncio.get_running_loop()
+        if state is not None and self._factory is not None and state.loop in (None, running):
+            await state.client.close()
+        if self._cache is not None and self._owns_cache:
+            self._cache.close()
+            self._cache = None
+
+    async def __aenter__(self) -> Judge:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,283 @@
+"""ScoreReport: the reward of every row, every sub-grader's score and state, and why.
+
+``.frame`` has one row per sample: ``reward``, ``flagged`` (any sub-grader errored, or the reward could
+not be computed), ``note``, the row's ``cluster`` when the items have one, and per sub-grader
+``<key>.score``, ``<key>.state`` (scored / not_applicable / error / skipped) and ``<key>.error``
+(OpenAI's category). ``report.row(i)`` explains one row in full.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rftkit_nb.core import html as h
+from rftkit_nb.core.clusters import read_path
+from rftkit_nb.core.graders import BaseGrader
+from rftkit_nb.core.templates import template_fields
+from rftkit_nb.scoring.rows import SampleRow
+from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, Outcome
+
+__all__ = ["RowExplanation", "ScoreReport", "ScoreSummary"]
+
+_STATES = (SCORED, NOT_APPLICABLE, ERROR, SKIPPED)
+
+
+@dataclass
+class ScoreReport:
+    """What :func:`~rftkit_nb.scoring.engine.score` found. Display it, or read ``.frame``."""
+
+    grader: BaseGrader
+    rows: list[SampleRow]
+    leaves: dict[str, BaseGrader]
+    outcomes: dict[str, list[Outcome | None]]
+    rewards: list[float | None]
+    reward_notes: list[str]
+    interrupted: bool = False
+    judge_calls: int = 0
+    cluster_field: str = "cluster"
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """One row per sample (index = the input's index)."""
+        if self._frame is None:
+            self._frame = self._build_frame()
+        return self._frame
+
+    def _build_frame(self) -> pd.DataFrame:
+        columns: dict[str, Any] = {}
+        clusters = [read_path(r.item, self.cluster_field) for r in self.rows]
+        if any(c is not None for c in clusters):
+            columns["cluster"] = [None if c is None else str(c) for c in clusters]
+        columns["reward"] = pd.array(self.rewards, dtype="Float64")
+        columns["flagged"] = [
+            bool(n) for n in self.reward_notes
+        ]  # an error, a skipped judge, a failed formula
+        columns["note"] = self.reward_notes
+        for key, outs in self.outcomes.items():
+            columns[f"{key}.score"] = pd.array([o.score if o else None for o in outs], dtype="Float64")
+            columns[f"{key}.state"] = [o.state if o else "unfinished" for o in outs]
+            columns[f"{key}.error"] = [o.error if o else None for o in outs]
+        return pd.DataFrame(columns, index=pd.Index([r.index for r in self.rows]))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    # --- one row ---------------------------------------------------------------------------------
+
+    def row(self, i: int) -> RowExplanation:
+        """Everything behind row ``i`` (by position): rendered templates, judge steps, python output."""
+        if not -len(self.rows) <= i < len(self.rows):
+            raise IndexError(f"row {i} is out of range: the report has {len(self.rows)} rows")
+        row = self.rows[i]
+        graders = []
+        for key, g in self.leaves.items():
+            outcome = self.outcomes[key][i]
+            graders.append({"key": key, "type": g.type, "rendered": _rendered(g, row), "outcome": outcome})
+        return RowExplanation(row.index, row.item, row.sample["output_text"], self.rewards[i],
+                              self.reward_notes[i], graders)  # fmt: skip
+
+    # --- aggregates ------------------------------------------------------------------------------
+
+    def summary(self) -> ScoreSummary:
+        """Reward statistics overall and per cluster; states and error rates per sub-grader."""
+        frame = self.frame
+        reward = frame["reward"].astype("float64")
+        groups = {"(all)": reward}
+        if "cluster" in frame:
+            for cluster, part in frame.groupby("cluster", dropna=False)["reward"]:
+                groups[str(cluster)] = part.astype("float64")
+        stats = pd.DataFrame({name: _stats(s) for name, s in groups.items()}).T
+        per_grader = []
+        for key, g in self.leaves.items():
+            states = frame[f"{key}.state"].value_counts()
+            n = len(frame)
+            row = {"grader": key, "type": g.type, **{s: int(states.get(s, 0)) for s in _STATES}}
+            row["error_rate"] = row[ERROR] / n if n else 0.0
+            row["mean_score"] = frame[f"{key}.score"].astype("float64").mean()
+            per_grader.append(row)
+        hosted = sum(len(self.rows) for g in self.leaves.values() if g.type in ("score_model", "label_model"))
+        return ScoreSummary(stats, pd.DataFrame(per_grader).set_index("grader"), self.judge_calls, hosted,
+                            self.interrupted)  # fmt: skip
+
+    def to_jsonl(self, path: str | Path | None = None) -> str:
+        """One JSON line per row: index, reward, note and each sub-grader's score/state/error/detail."""
+        lines = []
+        for i, row in enumerate(self.rows):
+            graders = {
+                k: None if (o := outs[i]) is None else
+                {"score": o.score, "state": o.state, "error": o.error, "detail": o.detail or None}
+                for k, outs in self.outcomes.items()
+            }  # fmt: skip
+            record = {
+                "index": _jsonable(row.index),
+                "reward": self.rewards[i],
+                "note": self.reward_notes[i],
+                "graders": graders,
+            }
+            lines.append(json.dumps(record, ensure_ascii=False))
+        text = "\n".join(lines) + ("\n" if lines else "")
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    # --- display ---------------------------------------------------------------------------------
+
+    def _headline(self) -> str:
+        done = [r for r in self.rewards if r is not None]
+        mean = f"mean reward {sum(done) / len(done):.3f}" if done else "no rewards computed"
+        flagged = int(self.frame["flagged"].sum())
+        extra = ", interrupted" if self.interrupted else ""
+        return f"{len(self.rows)} rows, {mean}, {flagged} flagged{extra}"
+
+    def __repr__(self) -> str:
+        lines = [f"ScoreReport({self.grader.name!r}): {self._headline()}"]
+        shown = self.frame.head(10)
+        lines.append(shown.to_string(max_colwidth=40))
+        if len(self.frame) > 10:
+            lines.append(f"... {len(self.frame) - 10} more rows; see .frame")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        shown = self.frame.head(20)
+        headers = ["row", *map(str, shown.columns)]
+        rows = [
+            [idx, *(_cell(v) for v in values)]
+            for idx, values in zip(shown.index, shown.itertuples(index=False), strict=True)
+        ]
+        more = (
+            f"<div>… {len(self.frame) - 20} more rows in <code>.frame</code></div>"
+            if len(self.frame) > 20
+            else ""
+        )
+        return h.card(
+            f"score report: {self.grader.name}", self._headline(), body_html=h.table(headers, rows) + more
+        )
+
+
+@dataclass
+class ScoreSummary:
+    """``reward``: count/mean/std/quantiles overall and per cluster; ``graders``: states per sub-grader."""
+
+    reward: pd.DataFrame
+    graders: pd.DataFrame
+    judge_calls_local: int
+    judge_calls_hosted: int
+    interrupted: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"reward\n{self.reward.to_string()}\n\ngraders\n{self.graders.to_string()}\n\n"
+            f"judge calls: {self.judge_calls_local} made locally; the hosted service would make "
+            f"{self.judge_calls_hosted} (it runs every judge on every row, masked or not)"
+        )
+
+    def _repr_html_(self) -> str:
+        reward = h.table(
+            ["group", *self.reward.columns], [[i, *map(_cell, r)] for i, r in self.reward.iterrows()]
+        )
+        graders = h.table(
+            ["grader", *self.graders.columns], [[i, *map(_cell, r)] for i, r in self.graders.iterrows()]
+        )
+        calls = [
+            (
+                "judge calls",
+                f"{self.judge_calls_local} locally; {self.judge_calls_hosted} hosted (every judge, every row)",
+            )
+        ]
+        return h.card("score summary", "reward", calls, body_html=reward + "<br>" + graders)
+
+
+@dataclass
+class RowExplanation:
+    """Why one row got its reward."""
+
+    index: Any
+    item: Mapping[str, Any]
+    output_text: str
+    reward: float | None
+    note: str
+    graders: list[dict[str, Any]]
+
+    def __repr__(self) -> str:
+        lines = [f"row {self.index}: reward {_cell(self.reward)}{' (' + self.note + ')' if self.note else ''}",
+                 f"  output: {h.shorten(self.output_text, 100)}"]  # fmt: skip
+        for g in self.graders:
+            o: Outcome | None = g["outcome"]
+            state = "unfinished" if o is None else o.state
+            value = "" if o is None or o.score is None else f" {o.score:.4g}"
+            lines.append(f"  {g['key']} ({g['type']}): {state}{value}")
+            if o is not None and o.error:
+                lines.append(f"    {o.error}: {h.shorten(o.detail, 300)}")
+            for step in (o.info.get("steps") if o else None) or []:
+                lines.append(f"    - {step.get('description', '')} -> {step.get('conclusion', '')}")
+            if o is not None and o.info.get("stdout"):
+                lines.append(f"    stdout: {h.shorten(o.info['stdout'], 200)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        parts = []
+        for g in self.graders:
+            o: Outcome | None = g["outcome"]
+            level = (
+                None
+                if o is None
+                else {"scored": "ok", "error": "error", "skipped": "warning"}.get(o.state, "info")
+            )
+            head = f"<b>{h.esc(g['key'])}</b> {h.badge(g['type'])} {h.badge('unfinished' if o is None else o.state, level)}"
+            score = "" if o is None or o.score is None else f" score <b>{h.esc(f'{o.score:.4g}')}</b>"
+            body = "".join(f"<div><i>{h.esc(f)}</i><pre style='white-space:pre-wrap;margin:2px 0'>{h.esc(t)}</pre></div>"
+                           for f, t in g["rendered"])  # fmt: skip
+            if o is not None and o.error:
+                body += f"<div>{h.badge(o.error, 'error')}<pre style='white-space:pre-wrap'>{h.esc(o.detail)}</pre></div>"
+            steps = (o.info.get("steps") if o else None) or []
+            body += "".join(
+                f"<li>{h.esc(s.get('description', ''))} → {h.esc(s.get('conclusion', ''))}</li>"
+                for s in steps
+            )
+            if o is not None and o.info.get("stdout"):
+                body += f"<div><i>stdout</i><pre>{h.esc(o.info['stdout'])}</pre></div>"
+            parts.append(f"<details><summary>{head}{score}</summary>{body}</details>")
+        rows = [
+            ("reward", _cell(self.reward)),
+            ("note", self.note or "—"),
+            ("output", h.shorten(self.output_text, 300)),
+        ]
+        return h.card(f"row {self.index}", "explanation", rows, body_html="".join(parts))
+
+
+def _rendered(grader: BaseGrader, row: SampleRow) -> list[tuple[str, str]]:
+    from rftkit_nb.core.templates import render
+    from rftkit_nb.errors import GradingError
+
+    out = []
+    for where, text in template_fields(grader.config):
+        try:
+            out.append((where, render(text, item=row.item, sample=row.sample)))
+        except GradingError as e:
+            out.append((where, f"[cannot render: {e}]"))
+    return out
+
+
+def _stats(series: pd.Series) -> dict[str, float]:
+    s = series.dropna()
+    return {"count": float(len(s)), "mean": s.mean(), "std": s.std(), "min": s.min(),
+            "p25": s.quantile(0.25), "p50": s.median(), "p75": s.quantile(0.75), "max": s.max()}  # fmt: skip
+
+
+def _cell(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)

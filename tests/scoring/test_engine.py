@@ -1,0 +1,427 @@
+"""score(): every grader type on real rows, faults, masking, caching, notebooks, interrupts.
+
+The judge is the real openai SDK talking to the loopback server; python graders run in real sandbox
+worker processes.
+"""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import json
+import math
+import threading
+
+import pandas as pd
+import pytest
+
+from rftkit_nb import (
+    AggregatorGrader,
+    ClusterMap,
+    FormattingGrader,
+    IndicatorGrader,
+    LabelModelGrader,
+    MultiGrader,
+    PythonGrader,
+    RubricGrader,
+    ScoreModelGrader,
+    StringCheckGrader,
+    TextSimilarityGrader,
+)
+from rftkit_nb.errors import ConfigError
+from rftkit_nb.scoring.engine import ascore, score
+from rftkit_nb.scoring.judge import Judge
+from rftkit_nb.testing.openai_server import FakeOpenAI
+
+EXACT = StringCheckGrader(
+    name="exact", input="{{ sample.output_text }}", reference="{{ item.answer }}", operation="eq"
+)
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI() as s:
+        yield s
+
+
+@pytest.fixture
+def judge(server, tmp_path):
+    return Judge(base_url=server.base_url, api_key="sk-test-engine", cache=tmp_path / "judge.sqlite3",
+                 timeout=2.0, max_retries=2)  # fmt: skip
+
+
+def rubric(name: str, weight: float = 1.0) -> RubricGrader:
+    return RubricGrader(name=name, rubric=f"The {name} rubric.", weight=weight)
+
+
+def scored(report, key: str) -> list:
+    return [None if pd.isna(v) else v for v in report.frame[f"{key}.score"]]
+
+
+# --- every grader type, against hand-computed values ----------------------------------------------
+
+
+def test_score_when_string_check_eq_then_rewards_are_exact_matches():
+    rows = [{"answer": "4", "output_text": "4"}, {"answer": "4", "output_text": "four"}]
+    report = score(EXACT, rows, judge=False, progress=False)
+    assert report.frame["reward"].tolist() == [1.0, 0.0]
+    assert report.frame["flagged"].tolist() == [False, False]
+
+
+def test_score_when_text_similarity_fuzzy_then_matches_rapidfuzz_ratio():
+    g = TextSimilarityGrader(
+        name="sim",
+        input="{{ sample.output_text }}",
+        reference="{{ item.ref }}",
+        evaluation_metric="fuzzy_match",
+    )
+    report = score(g, [{"ref": "abcd", "output_text": "abcf"}], judge=False, progress=False)
+    # ratio = 2 * matches / total length = 2 * 3 / 8
+    assert report.frame["reward"].iloc[0] == pytest.approx(0.75)
+
+
+def test_score_when_python_grader_then_runs_in_sandbox_and_returns_its_value():
+    g = PythonGrader(
+        name="length",
+        source="def grade(sample, item):\n    print('seen', item['id'])\n    return len(sample['output_text']) / 10\n",
+    )
+    report = score(
+        g,
+        [{"id": 1, "output_text": "abc"}, {"id": 2, "output_text": "abcdefgh"}],
+        judge=False,
+        progress=False,
+    )
+    assert report.frame["reward"].tolist() == [pytest.approx(0.3), pytest.approx(0.8)]
+    assert "seen 2" in report.row(1).graders[0]["outcome"].info["stdout"]
+
+
+def test_score_when_score_model_then_judge_result_and_steps_are_reported(judge, server):
+    g = ScoreModelGrader(name="q", model="gpt-4.1-mini-2025-04-14", input="Grade.\n{{ sample.output_text }}")
+    rows = [{"output_text": "SCORE: 0.8"}, {"output_text": "SCORE: 0.25"}]
+    report = score(g, rows, judge=judge, progress=False)
+    assert report.frame["reward"].tolist() == [0.8, 0.25]
+    explanation = report.row(0)
+    assert explanation.graders[0]["outcome"].info["steps"][0]["description"]
+    assert ("input[0].content", "Grade.\nSCORE: 0.8") in explanation.graders[0]["rendered"]
+
+
+def test_score_when_score_model_result_out_of_range_then_clamped(judge):
+    g = ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}", range=[0, 1])
+    report = score(g, [{"output_text": "SCORE: 7.5"}], judge=judge, progress=False)
+    assert report.frame["reward"].iloc[0] == 1.0
+    assert report.row(0).graders[0]["outcome"].info["clamped"] is True
+
+
+def test_score_when_label_model_then_passing_label_scores_one(judge):
+    g = LabelModelGrader(
+        name="pol",
+        model="m",
+        input="{{ sample.output_text }}",
+        labels=["polite", "rude"],
+        passing_labels=["polite"],
+    )
+    report = score(
+        g, [{"output_text": "LABEL: polite"}, {"output_text": "LABEL: rude"}], judge=judge, progress=False
+    )
+    assert report.frame["reward"].tolist() == [1.0, 0.0]
+
+
+def test_score_when_cosine_then_uses_embeddings_endpoint(judge, server):
+    g = TextSimilarityGrader(
+        name="cos", input="{{ sample.output_text }}", reference="{{ item.ref }}", evaluation_metric="cosine"
+    )
+    report = score(g, [{"ref": "same", "output_text": "same"}], judge=judge, progress=False)
+    assert report.frame["reward"].iloc[0] == pytest.approx(1.0)
+    assert server.count("embeddings") >= 1
+
+
+def test_score_when_multi_then_reward_is_formula_of_sub_scores(judge):
+    g = MultiGrader(
+        name="m",
+        graders={
+            "exact": EXACT,
+            "q": ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}"),
+        },
+        calculate_output="0.25 * exact + 0.75 * q",
+    )
+    rows = [
+        {"answer": "SCORE: 0.4", "output_text": "SCORE: 0.4"},
+        {"answer": "x", "output_text": "SCORE: 0.4"},
+    ]
+    report = score(g, rows, judge=judge, progress=False)
+    assert report.frame["reward"].tolist() == [pytest.approx(0.25 + 0.75 * 0.4), pytest.approx(0.75 * 0.4)]
+
+
+# --- clusters and masking ----------------------------------------------------------------------------
+
+
+def seed_grader(clusters: ClusterMap) -> AggregatorGrader:
+    graders = [
+        FormattingGrader(name="fmt", weight=0.5),
+        rubric("accuracy"),
+        rubric("clarity", weight=0.5),
+        IndicatorGrader(name="applies_accuracy", rubric_name="accuracy", cluster_map=clusters),
+        IndicatorGrader(name="applies_clarity", rubric_name="clarity", cluster_map=clusters),
+    ]
+    return AggregatorGrader(name="reward", graders=graders, formatting_grader_name="fmt",
+                            rubric_to_indicator_map={"accuracy": "applies_accuracy", "clarity": "applies_clarity"})  # fmt: skip
+
+
+def test_score_when_rubric_masked_for_cluster_then_judge_not_called_and_reward_normalised(judge, server):
+    clusters = ClusterMap.from_dict({"math": ["accuracy"], "essay": ["accuracy", "clarity"]})
+    rows = [
+        {"cluster": "math", "output_text": "first\nSCORE: 0.6"},
+        {"cluster": "essay", "output_text": "second\nSCORE: 0.6"},
+    ]
+    report = score(seed_grader(clusters), rows, judge=judge, progress=False)
+    frame = report.frame
+    assert frame["clarity.state"].tolist() == ["not_applicable", "scored"]
+    assert server.count("chat") == 3  # accuracy twice, clarity once
+    assert frame["fmt.score"].tolist() == [0.0, 0.0]  # not JSON
+    assert frame["reward"].iloc[0] == pytest.approx((0.5 * 0 + 0.6) / 1.5)
+    assert frame["reward"].iloc[1] == pytest.approx((0.5 * 0 + 0.6 + 0.5 * 0.6) / 2.0)
+    assert report.summary().judge_calls_hosted == 4
+
+
+def test_score_when_cluster_claimed_in_output_then_item_cluster_wins(judge, server):
+    clusters = ClusterMap.from_dict({"math": ["accuracy"], "essay": ["accuracy", "clarity"]})
+    rows = [{"cluster": "math", "output_text": json.dumps({"cluster": "essay", "text": "SCORE: 1"})}]
+    report = score(seed_grader(clusters), rows, judge=judge, progress=False)
+    assert report.frame["clarity.state"].iloc[0] == "not_applicable"
+
+
+def test_score_when_no_judge_then_judges_skipped_with_hint_and_reward_withheld():
+    g = MultiGrader(name="m", graders={"exact": EXACT, "q": rubric("q")}, calculate_output="exact + q")
+    report = score(g, [{"answer": "a", "output_text": "a"}], judge=False, progress=False)
+    frame = report.frame
+    assert frame["q.state"].iloc[0] == "skipped"
+    assert "no judge configured" in report.row(0).graders[1]["outcome"].detail
+    assert pd.isna(frame["reward"].iloc[0])
+    assert bool(frame["flagged"].iloc[0])
+    assert frame["exact.score"].iloc[0] == 1.0
+
+
+def test_score_when_judge_is_none_and_no_env_then_skipped(monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    report = score(rubric("q"), [{"output_text": "a"}], progress=False)
+    assert report.frame["q.state"].iloc[0] == "skipped"
+
+
+# --- faults end as the right state while the run completes -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "category"),
+    [
+        pytest.param("server_error", "model_grader_server_error", id="500"),
+        pytest.param("malformed", "model_grader_parse_error", id="malformed-json"),
+        pytest.param("refusal", "model_grader_refusal_error", id="refusal"),
+        pytest.param("bad_request", "model_grader_server_error", id="400"),
+    ],
+)
+def test_score_when_judge_fault_on_one_row_then_that_row_errors_and_others_score(
+    judge, server, fault, category
+):
+    server.inject(fault, times=10, match="row-two")
+    g = ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}")
+    rows = [
+        {"output_text": "row-one SCORE: 0.5"},
+        {"output_text": "row-two"},
+        {"output_text": "row-three\nSCORE: 0.5"},
+    ]
+    report = score(g, rows, judge=judge, progress=False)
+    frame = report.frame
+    assert frame["q.state"].tolist() == ["scored", "error", "scored"]
+    assert frame["q.error"].iloc[1] == category
+    assert bool(frame["flagged"].iloc[1])
+    assert not bool(frame["flagged"].iloc[2])
+    assert frame["reward"].iloc[1] == 0.0  # as the service counts it, but flagged
+
+
+def test_score_when_rate_limited_with_retry_after_then_retried_and_scored(judge, server):
+    server.inject("rate_limit", times=2, retry_after=0.05)
+    report = score(
+        ScoreModelGrader(name="q", model="m", input="SCORE: 0.3"),
+        [{"output_text": "x"}],
+        judge=judge,
+        progress=False,
+    )
+    assert report.frame["reward"].iloc[0] == pytest.approx(0.3)
+    assert server.count("chat") == 3
+
+
+def test_score_when_judge_hangs_past_timeout_then_server_error(server, tmp_path):
+    server.hang_seconds = 5
+    server.inject("hang", times=5)
+    judge = Judge(base_url=server.base_url, api_key="sk-test-engine", cache=False, timeout=0.3, max_retries=0)
+    report = score(
+        ScoreModelGrader(name="q", model="m", input="hi"), [{"output_text": "x"}], judge=judge, progress=False
+    )
+    assert report.frame["q.error"].iloc[0] == "model_grader_server_error"
+
+
+def test_score_when_template_variable_missing_then_invalid_variable_error_for_that_row():
+    report = score(
+        EXACT, [{"answer": "a", "output_text": "a"}, {"output_text": "a"}], judge=False, progress=False
+    )
+    assert report.frame["exact.state"].tolist() == ["scored", "error"]
+    assert report.frame["exact.error"].iloc[1] == "invalid_variable_error"
+    assert "answer" in report.row(1).graders[0]["outcome"].detail
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        pytest.param("while True:\n            pass", "timed out", id="infinite-loop"),
+        pytest.param("raise ValueError('boom')", "boom", id="raises"),
+        pytest.param("return float('nan')", "nan", id="nan"),
+        pytest.param("b = bytearray(10 * 1024 ** 3)\n        return 1.0", "memory", id="10-GB"),
+        pytest.param("import socket\n        socket.socket()\n        return 1.0", "network", id="socket"),
+    ],
+)
+def test_score_when_python_grader_misbehaves_on_one_row_then_kernel_lives_and_others_score(body, needle):
+    source = f"def grade(sample, item):\n    if item['bad']:\n        {body}\n    return 0.5\n"
+    g = PythonGrader(name="py", source=source)
+    rows = [
+        {"bad": False, "output_text": "a"},
+        {"bad": True, "output_text": "b"},
+        {"bad": False, "output_text": "c"},
+    ]
+    report = score(g, rows, judge=False, progress=False, timeout=2.0)
+    frame = report.frame
+    assert frame["py.state"].tolist() == ["scored", "error", "scored"]
+    assert frame["py.error"].iloc[1] == "python_grader_runtime_error"
+    assert needle in report.row(1).graders[0]["outcome"].detail.lower()
+
+
+# --- cache, event loops, interrupts --------------------------------------------------------------------
+
+
+def test_score_when_one_rubric_edited_then_only_that_rubric_calls_the_judge(judge, server):
+    rows = [{"output_text": f"answer {i}"} for i in range(5)]
+    first = MultiGrader(
+        name="m", graders={"a": rubric("a"), "b": rubric("b")}, calculate_output="(a + b) / 2"
+    )
+    score(first, rows, judge=judge, progress=False)
+    assert server.count("chat") == 10
+    server.clear()
+    edited = RubricGrader(name="b", rubric="The b rubric, made stricter.")
+    report = score(MultiGrader(name="m", graders={"a": rubric("a"), "b": edited}, calculate_output="(a + b) / 2"),
+                   rows, judge=judge, progress=False)  # fmt: skip
+    assert server.count("chat") == 5
+    assert not report.frame["flagged"].any()
+
+
+def test_score_when_called_inside_running_event_loop_then_works(judge):
+    async def notebook_cell():
+        return score(
+            ScoreModelGrader(name="q", model="m", input="SCORE: 0.9"),
+            [{"output_text": "x"}],
+            judge=judge,
+            progress=False,
+        )
+
+    report = asyncio.run(notebook_cell())
+    assert report.frame["reward"].iloc[0] == pytest.approx(0.9)
+
+
+def test_ascore_when_awaited_then_same_result_as_score(judge):
+    g = ScoreModelGrader(name="q", model="m", input="SCORE: 0.2")
+    report = asyncio.run(ascore(g, [{"output_text": "x"}], judge=judge, progress=False))
+    assert report.frame["reward"].iloc[0] == pytest.approx(0.2)
+
+
+def test_score_when_interrupted_then_returns_finished_rows_and_next_run_resumes(tmp_path):
+    with FakeOpenAI(latency=0.2) as server:
+        judge = Judge(
+            base_url=server.base_url, api_key="sk-test-engine", cache=tmp_path / "c.sqlite3", concurrency=2
+        )
+        rows = [{"output_text": f"row {i}"} for i in range(20)]
+        g = rubric("q")
+        timer = threading.Timer(0.7, _thread.interrupt_main)
+        timer.start()
+        try:
+            report = score(g, rows, judge=judge, progress=False)
+        finally:
+            timer.cancel()
+        assert report.interrupted
+        states = report.frame["q.state"].tolist()
+        finished = states.count("scored")
+        assert 0 < finished < 20
+        assert "unfinished" in states
+        assert report.frame["reward"].isna().sum() == 20 - finished
+        server.clear()
+        again = score(g, rows, judge=judge, progress=False)
+        assert not again.interrupted
+        assert again.frame["q.state"].eq("scored").all()
+        assert server.count("chat") == 20 - finished
+
+
+# --- inputs and outputs ----------------------------------------------------------------------------
+
+
+def test_score_when_rows_are_dataframe_or_jsonl_then_same_rewards(tmp_path):
+    rows = [{"answer": "a", "output_text": "a"}, {"answer": "b", "output_text": "c"}]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    frame = pd.DataFrame(rows, index=["r1", "r2"])
+    by_frame = score(EXACT, frame, judge=False, progress=False)
+    by_path = score(EXACT, path, judge=False, progress=False)
+    assert by_frame.frame["reward"].tolist() == by_path.frame["reward"].tolist() == [1.0, 0.0]
+    assert list(by_frame.frame.index) == ["r1", "r2"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param([{"answer": "a"}], "no output column 'output_text'", id="no-output-column"),
+        pytest.param({"answer": "a"}, "single dict", id="one-dict"),
+        pytest.param("missing.jsonl", "does not exist", id="missing-file"),
+    ],
+)
+def test_score_when_rows_are_bad_then_config_error_names_the_fix(rows, message):
+    with pytest.raises(ConfigError, match=message):
+        score(EXACT, rows, judge=False, progress=False)
+
+
+def test_score_when_output_column_option_then_reads_that_column():
+    report = score(
+        EXACT, [{"answer": "a", "completion": "a"}], output="completion", judge=False, progress=False
+    )
+    assert report.frame["reward"].iloc[0] == 1.0
+
+
+def test_report_when_displayed_then_html_is_escaped_and_jsonl_round_trips(tmp_path):
+    rows = [{"answer": "<script>alert(1)</script>", "output_text": "<script>alert(1)</script>"}]
+    report = score(EXACT, rows, judge=False, progress=False)
+    html = report._repr_html_() + report.row(0)._repr_html_() + report.summary()._repr_html_()
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "ScoreReport('exact')" in repr(report)
+    lines = report.to_jsonl(tmp_path / "out.jsonl").splitlines()
+    assert json.loads(lines[0])["graders"]["exact"]["state"] == "scored"
+    assert (tmp_path / "out.jsonl").read_text().strip() == lines[0]
+
+
+def test_summary_when_clusters_present_then_stats_per_cluster_and_error_rates():
+    rows = [{"cluster": "a", "answer": "x", "output_text": "x"}, {"cluster": "a", "answer": "x", "output_text": "y"},
+            {"cluster": "b", "output_text": "y"}]  # fmt: skip
+    summary = score(EXACT, rows, judge=False, progress=False).summary()
+    assert summary.reward.loc["a", "mean"] == pytest.approx(0.5)
+    assert summary.reward.loc["(all)", "count"] == 3
+    assert summary.graders.loc["exact", "error"] == 1
+    assert math.isclose(summary.graders.loc["exact", "error_rate"], 1 / 3)
+
+
+def test_score_when_given_workbench_like_object_then_uses_its_grader():
+    class Bench:
+        def grader(self):
+            return EXACT
+
+    assert (
+        score(Bench(), [{"answer": "a", "output_text": "a"}], judge=False, progress=False)
+        .frame["reward"]
+        .iloc[0]
+        == 1.0
+    )
