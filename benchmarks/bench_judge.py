@@ -1,7 +1,8 @@
 """Judge throughput through the engine against the loopback server (100 ms latency, concurrency 32).
 
-The ideal is concurrency / latency = 320 rows/s. A second run over the same rows is served from the
-on-disk cache; the script prints both rates and their ratio, measured in this one run.
+The ideal is concurrency / latency = 320 rows/s. The server runs in its own process, as a real endpoint
+would (sharing this process's GIL would charge its work to the client). A second run over the same rows
+is served from the on-disk cache; the script prints both rates and their ratio, measured in this one run.
 
     python benchmarks/bench_judge.py            # 2,000 rows
     python benchmarks/bench_judge.py --quick    # CI size
@@ -10,14 +11,28 @@ on-disk cache; the script prints both rates and their ratio, measured in this on
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rftkit_nb import RubricGrader
 from rftkit_nb.scoring.engine import score
 from rftkit_nb.scoring.judge import Judge
-from rftkit_nb.testing.openai_server import FakeOpenAI
+
+
+@contextlib.contextmanager
+def _server(latency: float) -> Iterator[str]:
+    cmd = [sys.executable, "-m", "rftkit_nb.testing", "--latency", str(latency)]
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            yield proc.stdout.readline().strip()
+        finally:
+            proc.stdin.close()  # the server exits when its stdin closes
+            proc.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -33,13 +48,11 @@ def main(argv: list[str] | None = None) -> dict:
     rows = [{"question": f"question {i}", "output_text": f"answer number {i}"} for i in range(args.rows)]
     ideal = args.concurrency / args.latency
 
-    with FakeOpenAI(latency=args.latency) as server, tempfile.TemporaryDirectory() as tmp:
+    with _server(args.latency) as base_url, tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "judge.sqlite3"
 
         def run() -> tuple[float, object]:
-            judge = Judge(
-                base_url=server.base_url, api_key="sk-bench", concurrency=args.concurrency, cache=cache
-            )
+            judge = Judge(base_url=base_url, api_key="sk-bench", concurrency=args.concurrency, cache=cache)
             start = time.perf_counter()
             report = score(grader, rows, judge=judge, progress=False)
             return time.perf_counter() - start, report

@@ -1,7 +1,7 @@
 """Run every benchmark, one after another; ``--quick`` is the reduced size CI runs so they cannot rot.
 
-    python benchmarks/run_all.py            # full size (minutes): the figures in the README
-    python benchmarks/run_all.py --quick    # CI size (seconds)
+python benchmarks/run_all.py            # full size (minutes): the figures in the README
+python benchmarks/run_all.py --quick    # CI size (seconds)
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext")
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
     sys.path.insert(0, str(Path(__file__).parent))
-    print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, {platform.system()}")
+    print(
+        f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, {platform.system()}"
+    )
     for name in BENCHMARKS:
         module = importlib.import_module(name)
         start = time.perf_counter()

@@ -513,3 +513,28 @@ def _encode(reply: _Reply, keep_alive: bool) -> bytes:
         *(f"{name}: {value}" for name, value in reply.headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until stdin closes (or Ctrl-C): ``python -m rftkit_nb.testing --latency 0.1``.
+
+    The first line printed is the base URL, so a parent process (a benchmark, a notebook) can read it.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        description="An OpenAI-compatible judge server on 127.0.0.1 for offline use."
+    )
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args(argv)
+    with FakeOpenAI(latency=args.latency, port=args.port) as server:
+        print(server.base_url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            sys.stdin.read()  # returns when the parent closes our stdin
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
