@@ -20,7 +20,7 @@ unit:
 	$(PY) -m pytest -q -p no:cacheprovider
 
 docs:
-	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules rftkit_nb --ignore=rftkit_nb/testing
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules rftkit_nb --ignore=rftkit_nb/testing/__main__.py
 
 bench:
 	$(PY) benchmarks/run_all.py --quick
