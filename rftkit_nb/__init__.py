@@ -88,3 +88,17 @@ def __getattr__(name: str) -> Any:
 
 
 # --- IPython extension entry points (owned by the notebook layer) --------------------------------
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """``%load_ext rftkit_nb``: register %%rubric, %%python_grader and %rft, and open ./rftkit.json."""
+    from rftkit_nb.notebook.magics import load  # IPython-only code loads only inside IPython
+
+    load(ip)
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    """``%unload_ext rftkit_nb``: unregister the magics (the project file is left as it is)."""
+    from rftkit_nb.notebook.magics import unload
+
+    unload(ip)

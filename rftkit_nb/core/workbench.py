@@ -1,0 +1,493 @@
+"""The notebook's working set of a grader design, saved to a project file after every change.
+
+A :class:`Workbench` holds rubrics, other graders (python, string_check, text_similarity, any config), an
+optional formatting grader, the :class:`ClusterMap` and the composition settings, and composes them into
+one :class:`AggregatorGrader` with :meth:`Workbench.grader`. Every change is validated first (a bad input
+raises :class:`ConfigError` and changes nothing), then written atomically to the project file (see
+:mod:`rftkit_nb.core.project`), then announced to observers, so magics, widgets and the file never
+disagree. :meth:`Workbench.undo` steps back one change at a time.
+
+A corrupt project file, or one from a newer version, raises :class:`ProjectFileError` and is never written
+over: :meth:`Workbench.load_or_empty` starts empty with autosave off until the work is saved elsewhere.
+
+Example::
+
+    >>> wb = Workbench(path=None)  # in memory; the default is ./rftkit.json
+    >>> _ = wb.add_rubric("tone", "1 = polite and warm, 0 = rude", weight=2)
+    >>> wb.grader().config["calculate_output"]
+    '(2 * tone) / max(2, 0.000001)'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rftkit_nb.core import workbench_view as view
+from rftkit_nb.core.clusters import ClusterMap
+from rftkit_nb.core.graders import BaseGrader, MultiGrader, PythonGrader, grader_from_config, is_identifier
+from rftkit_nb.core.lint import Finding, LintReport, lint
+from rftkit_nb.core.project import (
+    ProjectState,
+    RubricSpec,
+    atomic_write,
+    cluster_map,
+    dumps,
+    finite_weight,
+    parse_state,
+    read_project,
+    rubric_spec,
+    state_to_dict,
+)
+from rftkit_nb.core.pysource import python_source_problems
+from rftkit_nb.core.rubrics import (
+    DEFAULT_JUDGE_MODEL,
+    AggregatorGrader,
+    FormattingGrader,
+    IndicatorGrader,
+    RubricGrader,
+)
+from rftkit_nb.errors import ConfigError, ProjectFileError
+
+__all__ = ["DEFAULT_PROJECT_FILE", "INDICATOR_PREFIX", "RubricSpec", "Workbench"]
+
+DEFAULT_PROJECT_FILE = "rftkit.json"
+#: A rubric ``tone``'s cluster mask is the sub-grader ``applies_tone``.
+INDICATOR_PREFIX = "applies_"
+_UNDO_DEPTH = 100
+Vet = Callable[[BaseGrader], None]
+_KIND_LABELS = {"indicator": "rubric's cluster indicator", "formatting": "formatting grader"}
+
+
+class Workbench:
+    """Rubrics, graders, formatting grader, cluster map and composition settings, autosaved to ``path``.
+
+    ``path=None`` keeps everything in memory. An existing project file at ``path`` is opened (a corrupt or
+    newer one raises :class:`ProjectFileError`; see :meth:`load_or_empty`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = DEFAULT_PROJECT_FILE) -> None:
+        # Absolute, so a later os.chdir (%cd) does not move where the work is saved.
+        self.path: Path | None = Path(path).absolute() if path is not None else None
+        self.blocked: ProjectFileError | None = None  # why autosave is off, when it is
+        self.example: dict[str, Any] | None = None  # the row graders are test-run on; never saved
+        self.name, self.normalize = "reward", True
+        self._rubrics: dict[str, RubricSpec] = {}
+        self._graders: dict[str, tuple[BaseGrader, float]] = {}
+        self._formatting: FormattingGrader | None = None
+        self._clusters = ClusterMap()
+        self._clusters.observe(self._on_cluster_edit)
+        self._observers: list[Callable[[str], None]] = []
+        self._undo: list[tuple[dict[str, Any], str]] = []
+        self._quiet = False
+        if self.path is not None and self.path.exists():
+            self._load(self.path)
+        self._snapshot = self.to_dict()
+
+    @classmethod
+    def load_or_empty(cls, path: str | os.PathLike[str] = DEFAULT_PROJECT_FILE) -> Workbench:
+        """Open ``path``; if it cannot be read, an empty workbench that will not autosave over it.
+
+        Example::
+
+            >>> Workbench.load_or_empty("no-such-dir/rftkit.json").rubrics
+            {}
+        """
+        try:
+            return cls(path)
+        except ProjectFileError as e:
+            wb = cls(None)
+            wb.path, wb.blocked = Path(path).absolute(), e
+            return wb
+
+    # --- what it holds ---------------------------------------------------------------------------
+
+    @property
+    def rubrics(self) -> dict[str, RubricSpec]:
+        return dict(self._rubrics)
+
+    @property
+    def graders(self) -> dict[str, tuple[BaseGrader, float]]:
+        """The other graders by name, as ``(grader, weight)``."""
+        return dict(self._graders)
+
+    @property
+    def formatting(self) -> FormattingGrader | None:
+        return self._formatting
+
+    @property
+    def clusters(self) -> ClusterMap:
+        """The live cluster map: edit it directly (a widget does) and the workbench saves and announces it."""
+        return self._clusters
+
+    def names(self) -> list[str]:
+        fmt = [self._formatting.name] if self._formatting else []
+        return [*fmt, *self._rubrics, *self._graders]
+
+    def kind_of(self, name: str) -> str | None:
+        """``"rubric"``, ``"grader"``, ``"formatting"``, ``"indicator"`` (``applies_<rubric>``) or None."""
+        if name in self._rubrics:
+            return "rubric"
+        if name in self._graders:
+            return "grader"
+        if self._formatting is not None and self._formatting.name == name:
+            return "formatting"
+        if name.startswith(INDICATOR_PREFIX) and name[len(INDICATOR_PREFIX) :] in self._rubrics:
+            return "indicator"
+        return None
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def add_rubric(
+        self, name: str, text: str, *, weight: float = 1.0, model: str | None = None,
+        range: tuple[float, float] = (0.0, 1.0), input: str | None = None,
+        item_fields: Sequence[str] = (), clusters: Iterable[str] | None = None,
+    ) -> RubricGrader:  # fmt: skip
+        """Create rubric ``name``, or replace it in place; ``clusters``, when given, is its exact membership.
+
+        Returns its judge (a :class:`RubricGrader`).
+
+        Example::
+
+            >>> wb = Workbench(path=None)
+            >>> wb.add_rubric("clarity", "1 = clear", clusters=["essay"]).type
+            'score_model'
+        """
+        self._check_name(name, "rubric")
+        spec = rubric_spec(
+            name, text, weight, DEFAULT_JUDGE_MODEL if model is None else model, range, input, item_fields
+        )
+        wanted = None if clusters is None else list(dict.fromkeys(clusters))
+        with self._change(f"{'updated' if name in self._rubrics else 'added'} rubric {name!r}"):
+            self._rubrics[name] = spec
+            self._clusters.add_rubric(name)
+            if wanted is not None:
+                for cluster in [*self._clusters.clusters, *wanted]:
+                    self._clusters.set(cluster, name, cluster in wanted)
+        return spec.grader()
+
+    def update(self, name: str, **changes: Any) -> None:
+        """Change some fields of a rubric (text, weight, model, range, input, item_fields) or a grader's weight."""
+        kind = self._require(name)
+        if kind == "rubric":
+            unknown = set(changes) - set(RubricSpec.__dataclass_fields__) | ({"name"} & set(changes))
+            if unknown:
+                raise ConfigError(f"rubric {name!r}: cannot update {sorted(unknown)}; "
+                                  "fields are text, weight, model, range, input, item_fields")  # fmt: skip
+            self.add_rubric(**(asdict(self._rubrics[name]) | changes))
+        elif set(changes) - {"weight"}:
+            raise ConfigError(f"{kind} {name!r}: only its weight can be updated; add it again to change more")
+        elif kind == "formatting":
+            self.set_formatting(self._formatting, weight=changes.get("weight"))
+        else:
+            self.add_grader(self._graders[name][0], weight=changes.get("weight", self._graders[name][1]))
+
+    def add_grader(
+        self, grader: BaseGrader | Mapping[str, Any], *, weight: float = 1.0, vet: Vet | None = None
+    ) -> BaseGrader:
+        """Add (or replace, by name) any grader but a multi, given as an object or as its config.
+
+        ``vet(grader)`` runs after every check passed and before anything changes; raising refuses it.
+
+        Example::
+
+            >>> Workbench(path=None).add_grader({"type": "string_check", "name": "exact", "operation": "eq",
+            ...     "input": "{{ sample.output_text }}", "reference": "{{ item.answer }}"}).type
+            'string_check'
+        """
+        g = grader_from_config(grader)  # type: ignore[arg-type]  # a grader object passes through
+        if isinstance(g, MultiGrader):
+            raise ConfigError(f"grader {g.name!r} is a multi grader; add its sub-graders one by one")
+        self._check_name(g.name, "grader")
+        _check_python(g)
+        w = finite_weight(weight, f"grader {g.name!r}")
+        if vet is not None:
+            vet(g)
+        with self._change(f"{'updated' if g.name in self._graders else 'added'} grader {g.name!r}"):
+            self._graders[g.name] = (g, w)
+        return g
+
+    def set_formatting(
+        self, grader: PythonGrader | None = None, *, weight: float | None = None, vet: Vet | None = None,
+        **options: Any,
+    ) -> FormattingGrader:  # fmt: skip
+        """Set the formatting grader: from a python grader, or from :class:`FormattingGrader` options.
+
+        Example::
+
+            >>> Workbench(path=None).set_formatting(name="fmt", required_fields=["answer"]).weight
+            0.2
+        """
+        if grader is not None:
+            options = {"name": grader.name, "source": grader.source} | options
+            if isinstance(grader, FormattingGrader):
+                keep = {"weight", "required_fields", "json_schema", "partial_credit"}
+                options = grader.model_dump(include=keep) | options
+        options.setdefault("name", "formatting")
+        if weight is not None:
+            options["weight"] = finite_weight(weight, f"formatting grader {options['name']!r}")
+        self._check_name(options["name"], "formatting")
+        fmt = FormattingGrader(**options)
+        _check_python(fmt)
+        if vet is not None:
+            vet(fmt)
+        with self._change(f"set formatting grader {fmt.name!r}"):
+            self._formatting = fmt
+        return fmt
+
+    def remove(self, name: str) -> str:
+        """Remove a rubric (and its cluster memberships), a grader or the formatting grader; returns its kind."""
+        kind = self._require(name)
+        with self._change(f"removed {_KIND_LABELS.get(kind, kind)} {name!r}"):
+            if kind == "rubric":
+                del self._rubrics[name]
+                if name in self._clusters.rubrics:
+                    self._clusters.remove_rubric(name)
+            elif kind == "grader":
+                del self._graders[name]
+            else:
+                self._formatting = None
+        return kind
+
+    def set_cluster(self, cluster: str, rubric: str, applies: bool = True) -> None:
+        """Switch one cell of the cluster x rubric matrix (an unknown cluster is created)."""
+        if self.kind_of(rubric) != "rubric":
+            raise ConfigError(f"no rubric {rubric!r}; rubrics are: {', '.join(self._rubrics) or '(none)'}")
+        with self._change(f"{'on' if applies else 'off'}: {cluster!r} x {rubric!r}"):
+            self._clusters.set(cluster, rubric, applies)
+
+    def configure(
+        self, *, name: str | None = None, normalize: bool | None = None, cluster_field: str | None = None
+    ) -> None:
+        """Composition settings: the composed grader's name, normalisation, where a row's cluster is read."""
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigError(f"name must be a non-empty string, got {name!r}")
+        if cluster_field is not None:
+            cluster_map({"field": cluster_field})
+        with self._change("changed settings"):
+            self.name = self.name if name is None else name
+            self.normalize = self.normalize if normalize is None else bool(normalize)
+            self._clusters.field = self._clusters.field if cluster_field is None else cluster_field
+
+    def set_example(self, row: Mapping[str, Any] | None) -> None:
+        """Set (or clear, with None) the row graders are test-run on; kept in memory, never saved."""
+        if row is not None and not isinstance(row, Mapping):
+            raise ConfigError(f"the example row must be a dict of column -> value, not {type(row).__name__}")
+        try:
+            self.example = None if row is None else json.loads(json.dumps(dict(row), allow_nan=False))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"the example row must be plain JSON data: {e}") from None
+
+    def undo(self) -> str:
+        """Restore the state before the last change; returns the change undone."""
+        if not self._undo:
+            raise ConfigError("nothing to undo")
+        state, event = self._undo[-1]
+        before = self._snapshot
+        self._assign(parse_state(state, "undo"))
+        self._commit(before, f"undo: {event}", push=False)
+        self._undo.pop()
+        return event
+
+    def observe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(event)`` after every change (``"added rubric 'tone'"``, ``"undo: ..."``)."""
+        self._observers.append(callback)
+
+    def unobserve(self, callback: Callable[[str], None]) -> None:
+        self._observers.remove(callback)
+
+    # --- composing and checking ------------------------------------------------------------------
+
+    def grader(self) -> AggregatorGrader:
+        """The composed grader: formatting + a judge per rubric (masked by cluster, when any) + the rest."""
+        graders: list[BaseGrader] = []
+        weights: dict[str, float] = {}
+        pairs: dict[str, str] = {}
+        fmt = self._formatting
+        if fmt is not None:
+            graders.append(fmt)
+            weights[fmt.name] = fmt.weight
+        masks = ClusterMap(**self._clusters.model_dump()) if self._clusters.clusters else None
+        for spec in self._rubrics.values():
+            graders.append(spec.grader())
+            weights[spec.name] = spec.weight
+            if masks is not None:
+                pairs[spec.name] = INDICATOR_PREFIX + spec.name
+                graders.append(
+                    IndicatorGrader(name=pairs[spec.name], rubric_name=spec.name, cluster_map=masks)
+                )
+        for name, (g, w) in self._graders.items():
+            graders.append(g)
+            weights[name] = w
+        if not graders:
+            raise ConfigError("the workbench is empty: add a rubric (%%rubric) or a grader first")
+        return AggregatorGrader(
+            name=self.name, graders=graders, rubric_to_indicator_map=pairs,  # type: ignore[arg-type]
+            normalize=self.normalize,
+            formatting_grader_name=fmt.name if fmt else None, weights=weights,
+        )  # fmt: skip
+
+    def lint(self, dataset: Any = None) -> LintReport:
+        """Lint the composed grader (and the ``dataset`` rows, a DataFrame or dicts) plus the cluster map."""
+        try:
+            report = lint(self.grader(), dataset=dataset)
+        except ConfigError as e:
+            return LintReport([Finding("error", "workbench", str(e))])
+        report.extend(view.cluster_findings(self, dataset))
+        return report
+
+    def export(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``grader().config`` as JSON to ``path``; returns the path."""
+        target = Path(path)
+        atomic_write(target, dumps(self.grader().config))
+        return target
+
+    # --- the project file ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The project file's content."""
+        return state_to_dict(
+            ProjectState(
+                self.name, self.normalize, self._formatting, self._rubrics, self._graders, self._clusters
+            )
+        )
+
+    def open(self, path: str | os.PathLike[str]) -> None:
+        """Replace everything with the project file at ``path`` and autosave there from now on."""
+        target = Path(path).absolute()
+        self._load(target)
+        self.path, self.blocked, self._undo = target, None, []
+        self._snapshot = self.to_dict()
+        self._notify(f"opened {target}")
+
+    def save(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Path:
+        """Write the project file to ``path`` (default: the current one), which becomes the autosave target."""
+        target = Path(path).absolute() if path is not None else self.path
+        if target is None:
+            raise ConfigError("no project file: pass a path, e.g. save('rftkit.json')")
+        same = self.path is not None and os.path.realpath(target) == os.path.realpath(self.path)
+        if self.blocked is not None and same and not overwrite:
+            raise ProjectFileError(f"{target} could not be read and was left untouched; fix it and open it, "
+                                   "save elsewhere, or overwrite it on purpose")  # fmt: skip
+        atomic_write(target, dumps(self.to_dict()))
+        self.path, self.blocked = target, None
+        return target
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _check_name(self, name: object, kind: str) -> None:
+        if not isinstance(name, str) or not is_identifier(name):
+            raise ConfigError(f"{kind} name {name!r} is not an identifier usable in the reward formula: use "
+                              "letters, digits and _, not starting with a digit (e.g. 'tone_2')")  # fmt: skip
+        taken = self.kind_of(name)
+        if taken not in (None, kind):
+            raise ConfigError(f"{name!r} is already a {_KIND_LABELS.get(taken, taken)}; "
+                              "pick another name or remove that one first")  # fmt: skip
+        if kind == "rubric" and self.kind_of(INDICATOR_PREFIX + name) not in (None, "indicator"):
+            raise ConfigError(f"rubric {name!r} needs the name {INDICATOR_PREFIX + name!r} for its cluster "
+                              "indicator, and a grader already has it; rename one of them")  # fmt: skip
+
+    def _require(self, name: str) -> str:
+        kind = self.kind_of(name)
+        if kind in (None, "indicator"):
+            names = ", ".join(self.names()) or "(none)"
+            raise ConfigError(f"no rubric or grader named {name!r}; names are: {names}")
+        return str(kind)
+
+    @contextlib.contextmanager
+    def _change(self, event: str) -> Iterator[None]:
+        """The body's edits as one change: validated, saved, undoable and announced; or rolled back."""
+        before, self._quiet = self._snapshot, True
+        try:
+            yield
+            if self.names():
+                self.grader()  # the composition must still be valid
+        except BaseException:
+            self._assign(parse_state(before, "rollback"))
+            raise
+        finally:
+            self._quiet = False
+        self._commit(before, event)
+
+    def _commit(self, before: dict[str, Any], event: str, *, push: bool = True) -> None:
+        state = self.to_dict()
+        if state == before:
+            return
+        if self.path is not None and self.blocked is None:
+            try:
+                atomic_write(self.path, dumps(state))
+            except ProjectFileError:
+                self._assign(parse_state(before, "rollback"))
+                raise
+        if push:
+            self._undo = [*self._undo[-_UNDO_DEPTH + 1 :], (before, event)]
+        self._snapshot = state
+        self._notify(event)
+
+    def _on_cluster_edit(self, event: str) -> None:
+        if not self._quiet:  # an edit made on the map itself (by a widget): save and announce it
+            self._commit(self._snapshot, event)
+
+    def _notify(self, event: str) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(event)
+            except Exception as e:  # one broken widget must not undo a saved change
+                warnings.warn(f"workbench observer {callback!r} failed: {e!r}", RuntimeWarning, stacklevel=3)
+
+    def _load(self, path: Path) -> None:
+        state = read_project(path)
+        backup = (self.name, self.normalize, self._formatting, self._rubrics, self._graders,
+                  ClusterMap(**self._clusters.model_dump()))  # fmt: skip
+        self._assign(state)
+        try:  # composing checks that names are unique identifiers (the file may have been edited by hand)
+            if self.names():
+                self.grader()
+        except ConfigError as e:
+            self._assign(ProjectState(*backup))
+            raise ProjectFileError(f"project file {path}: {e}; it was left untouched") from None
+
+    def _assign(self, state: ProjectState) -> None:
+        # The cluster map is updated in place (widgets hold it), then tells its own observers.
+        self.name, self.normalize, self._formatting, self._rubrics, self._graders, cmap = state
+        old = self._clusters.model_dump()
+        self._clusters.clusters, self._clusters.rubrics = cmap.clusters, cmap.rubrics
+        self._clusters.field = cmap.field
+        if self._clusters.model_dump() != old:
+            quiet, self._quiet = self._quiet, True
+            try:
+                self._clusters._changed("reloaded")
+            finally:
+                self._quiet = quiet
+
+    # --- display ---------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Names and settings at a glance."""
+        return {
+            "name": self.name, "rubrics": list(self._rubrics), "graders": list(self._graders),
+            "formatting": self._formatting.name if self._formatting else None,
+            "clusters": self._clusters.to_dict(), "cluster_field": self._clusters.field,
+            "normalize": self.normalize, "path": str(self.path) if self.path else None,
+            "autosave": self.path is not None and self.blocked is None,
+        }  # fmt: skip
+
+    def __repr__(self) -> str:
+        return view.render_text(self)
+
+    def _repr_html_(self) -> str:
+        return view.render_html(self)
+
+
+def _check_python(g: BaseGrader) -> None:
+    """Size, syntax and signature of a python grader's source, checked when it is added."""
+    if isinstance(g, PythonGrader) and not isinstance(g, IndicatorGrader):
+        problems = python_source_problems(g.source)
+        if problems:
+            raise ConfigError(f"python grader {g.name!r}: {problems[0]}")

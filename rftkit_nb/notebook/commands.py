@@ -1,0 +1,273 @@
+"""``%rft SUBCOMMAND ...``: a small router and one short handler per subcommand.
+
+Each handler parses its own arguments (an IPython ``MagicArgumentParser``: a bad option is a one-line
+``UsageError``), calls one :class:`~rftkit_nb.core.workbench.Workbench` or scoring function, and returns a
+rich object. Heavy modules (the scoring engine, pandas, the openai SDK, the sandbox) are imported inside
+the handlers that need them, never when the extension loads.
+
+Example::
+
+    >>> from rftkit_nb.core.workbench import Workbench
+    >>> ctx = Context(Workbench(path=None), {})
+    >>> dispatch(ctx, "help").text.splitlines()[0]
+    '%rft SUBCOMMAND [options]: design, check, score and export the grader of this notebook.'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.utils.process import arg_split
+
+from rftkit_nb.core.graders import BaseGrader, PythonGrader
+from rftkit_nb.core.workbench import Workbench
+from rftkit_nb.errors import SandboxError
+from rftkit_nb.notebook.display import HelpText, Note
+
+__all__ = ["COMMANDS", "Context", "dispatch", "help_text", "split_line", "test_run"]
+
+EXAMPLE_TIMEOUT = 10.0  # seconds the example-row test run of a python grader may take
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler may use: the shell's workbench and the user's namespace."""
+
+    workbench: Workbench
+    user_ns: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    parser: MagicArgumentParser
+    run: Callable[[Context, argparse.Namespace], Any]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, summary: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]) -> Callable:
+    """Register a handler for ``%rft name`` with its argparse arguments."""
+
+    def register(run: Callable[[Context, argparse.Namespace], Any]) -> Callable:
+        # MagicArgumentParser: errors become UsageError; the plain formatter keeps the help readable.
+        parser = MagicArgumentParser(
+            prog=f"%rft {name}", description=summary, formatter_class=argparse.HelpFormatter
+        )
+        for names, options in arguments:
+            parser.add_argument(*names, **options)
+        COMMANDS[name] = Command(name, summary, parser, run)
+        return run
+
+    return register
+
+
+def arg(*names: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    return names, options
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic's argument line like a shell would (quotes group words and are removed)."""
+    posix = os.name == "posix"  # non-POSIX splitting keeps Windows backslashes; strip the quotes ourselves
+    try:
+        argv = arg_split(line, posix=posix)
+    except ValueError as e:
+        raise UsageError(f"cannot split the arguments ({e}): check the quotes in: {line.strip()}") from None
+    return argv if posix else [a[1:-1] if len(a) > 1 and a[0] == a[-1] in "\"'" else a for a in argv]
+
+
+def dispatch(ctx: Context, line: str) -> Any:
+    """Run ``%rft <line>``: the first word picks the subcommand (default ``show``)."""
+    argv = split_line(line)
+    name, rest = (argv[0], argv[1:]) if argv else ("show", [])
+    cmd = COMMANDS.get(name)
+    if cmd is None:
+        raise UsageError(f"unknown subcommand {name!r}; try one of: {', '.join(COMMANDS)} (%rft help)")
+    return cmd.run(ctx, cmd.parser.parse_args(rest))
+
+
+def help_text() -> str:
+    """The ``%rft help`` page: one line per subcommand, then how to get more."""
+    lines = ["%rft SUBCOMMAND [options]: design, check, score and export the grader of this notebook.", ""]
+    for c in COMMANDS.values():
+        usage = " ".join(c.parser.format_usage().split()).removeprefix("usage: ")
+        lines += [f"  {usage}", f"      {c.summary}"]
+    lines += ["", "%rft help SUBCOMMAND shows its options. Cell magics: %%rubric? and %%python_grader?"]
+    return "\n".join(lines)
+
+
+def lookup(ctx: Context, name: str, what: str) -> Any:
+    """A variable of the user's namespace (by name only: nothing is evaluated)."""
+    if name in ctx.user_ns:
+        return ctx.user_ns[name]
+    raise UsageError(f"no variable {name!r} in this notebook; pass the name of {what}")
+
+
+# --- the subcommands ---------------------------------------------------------------------------------
+
+
+@command("show", "the whole design: rubrics, graders, clusters, formula, lint findings")
+def show(ctx: Context, args: argparse.Namespace) -> Workbench:
+    return ctx.workbench
+
+
+@command("clusters", "the cluster x rubric matrix (which rubrics count for which rows)")
+def clusters(ctx: Context, args: argparse.Namespace) -> Any:
+    return ctx.workbench.clusters
+
+
+@command(
+    "score",
+    "score rows (a DataFrame, a list of dicts or a JSONL path) with the composed grader",
+    arg("rows", metavar="DF", help="a variable of the notebook, or a JSONL file"),
+    arg("--limit", type=int, default=None, metavar="N", help="score only the first N rows"),
+    arg("--output-column", default="output_text", metavar="C", help="the column holding the model output"),
+)
+def score(ctx: Context, args: argparse.Namespace) -> Any:
+    from rftkit_nb.scoring.engine import score as run_score  # heavy: pandas, openai
+
+    wb = ctx.workbench
+    rows = ctx.user_ns.get(args.rows, args.rows)
+    if isinstance(rows, str) and not Path(rows).is_file():
+        lookup(ctx, args.rows, "a DataFrame, a list of dicts or a JSONL file")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
+    return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit,
+                     cluster_field=wb.clusters.field)  # fmt: skip
+
+
+@command("export", "write the composed grader's JSON (what the API takes)", arg("path", metavar="PATH"))
+def export(ctx: Context, args: argparse.Namespace) -> Note:
+    grader = ctx.workbench.grader()
+    path = ctx.workbench.export(args.path)
+    return Note(f"wrote grader {grader.name!r} ({len(grader.graders)} sub-graders) to {path}")
+
+
+@command(
+    "lint",
+    "check the grader (and, given DF, its rows) against what the service accepts",
+    arg("rows", nargs="?", default=None, metavar="DF", help="a DataFrame or list of dicts to check too"),
+)
+def lint(ctx: Context, args: argparse.Namespace) -> Any:
+    rows = None if args.rows is None else lookup(ctx, args.rows, "a DataFrame or a list of dicts")
+    return ctx.workbench.lint(rows)
+
+
+@command("remove", "remove a rubric or a grader (%rft undo brings it back)", arg("name", metavar="NAME"))
+def remove(ctx: Context, args: argparse.Namespace) -> Note:
+    kind = ctx.workbench.remove(args.name)
+    return Note(f"removed {kind} {args.name!r}; %rft undo brings it back")
+
+
+@command("open", "open a project file; autosave goes there from now on", arg("path", metavar="PATH"))
+def open_project(ctx: Context, args: argparse.Namespace) -> Workbench:
+    ctx.workbench.open(args.path)
+    return ctx.workbench
+
+
+@command(
+    "save",
+    "save the project to PATH; autosave goes there from now on",
+    arg("path", metavar="PATH"),
+    arg("--overwrite", action="store_true", help="write over a project file that could not be read"),
+)
+def save(ctx: Context, args: argparse.Namespace) -> Note:
+    path = ctx.workbench.save(args.path, overwrite=args.overwrite)
+    return Note(f"saved to {path}; autosaving there from now on")
+
+
+@command(
+    "example",
+    "set the row python graders are test-run on (a dict, or a DataFrame row)",
+    arg("var", nargs="?", default=None, metavar="VAR", help="a dict, a Series or a DataFrame variable"),
+    arg("--row", type=int, default=0, metavar="N", help="which row of a DataFrame (by position; default 0)"),
+    arg("--output-column", default="output_text", metavar="C", help="the column holding the model output"),
+    arg("--clear", action="store_true", help="forget the example row"),
+)
+def example(ctx: Context, args: argparse.Namespace) -> Note:
+    wb = ctx.workbench
+    if args.clear or args.var is None:
+        if args.clear:
+            wb.set_example(None)
+        return Note(f"example row: {wb.example!r}" if wb.example else "no example row", "info")
+    row = _row_of(lookup(ctx, args.var, "a dict or a DataFrame"), args.row)
+    if args.output_column not in row:
+        raise UsageError(f"the example row has no output column {args.output_column!r}; "
+                         f"columns are: {', '.join(map(str, row))} (choose one with --output-column)")  # fmt: skip
+    row["output_text"] = row.pop(args.output_column)
+    wb.set_example(row)
+    return Note(f"example row set ({len(row)} fields); python graders are test-run on it")
+
+
+@command("undo", "undo the last change (repeat to go further back)")
+def undo(ctx: Context, args: argparse.Namespace) -> Note:
+    return Note(f"undone: {ctx.workbench.undo()}")
+
+
+@command("help", "this list, or one subcommand's options", arg("sub", nargs="?", default=None, metavar="SUB"))
+def help_(ctx: Context, args: argparse.Namespace) -> HelpText:
+    if args.sub is None:
+        return HelpText(help_text())
+    if args.sub not in COMMANDS:
+        raise UsageError(f"unknown subcommand {args.sub!r}; try one of: {', '.join(COMMANDS)}")
+    return HelpText(COMMANDS[args.sub].parser.format_help())
+
+
+# --- helpers for the magics ---------------------------------------------------------------------------
+
+
+def _row_of(value: Any, position: int) -> dict[str, Any]:
+    """A plain dict from a dict, a pandas Series or one row of a DataFrame (duck-typed: no pandas import)."""
+    if hasattr(value, "iloc") and hasattr(value, "columns"):
+        if not -len(value) <= position < len(value):
+            raise UsageError(f"--row {position} is out of range: the DataFrame has {len(value)} rows")
+        value = value.iloc[position]
+    if hasattr(value, "to_json") and hasattr(
+        value, "index"
+    ):  # a Series: to_json turns numpy values into JSON
+        value = json.loads(value.to_json())
+    if not isinstance(value, Mapping):
+        raise UsageError(f"the example must be a dict or a DataFrame row, not {type(value).__name__}")
+    return dict(value)
+
+
+def test_run(wb: Workbench, grader: BaseGrader) -> str | None:
+    """Run a python grader on the workbench's example row, in the sandbox; None when there is no example.
+
+    Returns a one-line report; a grader that fails on the row raises :class:`SandboxError`.
+    """
+    if wb.example is None or not isinstance(grader, PythonGrader):
+        return None
+    from rftkit_nb.scoring.rows import load_rows
+    from rftkit_nb.scoring.sandbox import RUNTIME_ERROR, Sandbox
+
+    (row,) = load_rows([wb.example])
+    with Sandbox(workers=1, timeout=EXAMPLE_TIMEOUT) as box:
+        (result,) = box.grade_many(grader.source, [(row.sample, row.item)])
+    printed = f"; it printed: {result.stdout.strip()[:200]!r}" if result.stdout.strip() else ""
+    if result.error == RUNTIME_ERROR:
+        reason = result.detail.strip().splitlines()
+        raise SandboxError(f"python grader {grader.name!r} failed on the example row: "
+                           f"{reason[-1] if reason else 'no detail'}{printed}; nothing was registered "
+                           "(fix it, or %rft example --clear)")  # fmt: skip
+    if result.error is not None:
+        return f"could not test-run {grader.name!r} on the example row ({result.detail.strip()[:200]})"
+    return f"example row: {grader.name} = {result.score:g}{printed}"
+
+
+def parse_names(text: str) -> list[str]:
+    """``"a, b,c"`` -> ``["a", "b", "c"]`` (for --clusters and --fields)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:  # argparse shows this message as it is
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
