@@ -132,6 +132,12 @@ def clusters(ctx: Context, args: argparse.Namespace) -> Any:
     arg("rows", metavar="DF", help="a variable of the notebook, or a JSONL file"),
     arg("--limit", type=int, default=None, metavar="N", help="score only the first N rows"),
     arg("--output-column", default="output_text", metavar="C", help="the column holding the model output"),
+    arg(
+        "--judge",
+        default=None,
+        metavar="VAR",
+        help="a Judge or an openai client variable (default: from the OPENAI_* / AZURE_OPENAI_* variables)",
+    ),
 )
 def score(ctx: Context, args: argparse.Namespace) -> Any:
     from rftkit_nb.scoring.engine import score as run_score  # heavy: pandas, openai
@@ -142,7 +148,8 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
         lookup(ctx, args.rows, "a DataFrame, a list of dicts or a JSONL file")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
-    return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit,
+    judge = None if args.judge is None else lookup(ctx, args.judge, "a Judge or an openai client")
+    return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
                      cluster_field=wb.clusters.field)  # fmt: skip
 
 

@@ -453,6 +453,25 @@ def test_rft_score_runs_the_composed_grader_on_a_dataframe(shell, monkeypatch):
     assert server.count("chat") == 1  # the masked judge was not called
 
 
+def test_rft_score_when_judge_variable_given_then_uses_that_judge(shell, tmp_path):
+    from rftkit_nb.scoring.judge import Judge
+
+    shell.cell(rubric_cell("tone", "Judge the tone."))
+    shell.ip.user_ns["rows"] = [{"output_text": "fine\nSCORE: 0.75"}]
+    with FakeOpenAI() as server:
+        shell.ip.user_ns["my_judge"] = Judge(base_url=server.base_url, api_key="sk-test", cache=False)
+        report = shell.cell("%rft score rows --judge my_judge")
+    assert report.frame["reward"].tolist() == [0.75]
+    assert server.count("chat") == 1
+
+
+def test_rft_score_when_judge_variable_unknown_then_usage_error(shell):
+    shell.cell(rubric_cell("tone", "Judge the tone."))
+    shell.ip.user_ns["rows"] = [{"output_text": "x"}]
+    with pytest.raises(UsageError, match="nope"):
+        shell.cell("%rft score rows --judge nope")
+
+
 # --- the project file across a kernel restart --------------------------------------------------------
 
 
