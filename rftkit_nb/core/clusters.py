@@ -121,9 +121,10 @@ class ClusterMap(BaseModel):
         cluster = _name(cluster, "cluster")
         if cluster in self.clusters:
             raise ConfigError(f"cluster {cluster!r} already exists")
+        names = [_name(rubric, "rubric") for rubric in rubrics]  # all checked before anything changes
         self.clusters[cluster] = []
-        for rubric in rubrics:
-            self._set(cluster, _name(rubric, "rubric"), True)
+        for rubric in names:
+            self._set(cluster, rubric, True)
         self._changed(f"added cluster {cluster!r}")
 
     def remove_cluster(self, cluster: str) -> None:
@@ -142,10 +143,11 @@ class ClusterMap(BaseModel):
     def add_rubric(self, rubric: str, clusters: Iterable[str] = ()) -> None:
         """Put ``rubric`` on the axis (a no-op if there) and switch it on for ``clusters``."""
         rubric = _name(rubric, "rubric")
+        names = [_name(cluster, "cluster") for cluster in clusters]  # all checked before anything changes
         if rubric not in self.rubrics:
             self.rubrics.append(rubric)
-        for cluster in clusters:
-            self._set(_name(cluster, "cluster"), rubric, True)
+        for cluster in names:
+            self._set(cluster, rubric, True)
         self._changed(f"added rubric {rubric!r}")
 
     def remove_rubric(self, rubric: str) -> None:

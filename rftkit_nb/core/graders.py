@@ -348,12 +348,16 @@ class PythonGrader(BaseGrader):
     type: Literal["python"] = "python"
     source: str
     image_tag: str | None = None
+    pass_threshold: float | None = None  # evals-only; kept when imported, never emitted by default
 
     @field_validator("source", mode="before")
     @classmethod
     def _to_text(cls, v: Any) -> Any:
         # Turned into text once here, so `.config` never re-imports the function or module.
-        return source_of(v) if not isinstance(v, str) else v
+        try:
+            return source_of(v) if not isinstance(v, str) else v
+        except TypeError as e:  # pydantic reports ValueErrors only; keep the message, name the field
+            raise ValueError(str(e)) from None
 
     @field_validator("source")
     @classmethod
@@ -492,8 +496,21 @@ def grader_from_config(
         config = {**config, "name": default_name or kind}
         if notes is not None:
             notes.append(f"{kind} grader had no name; named it {config['name']!r}")
+    subs = config.get("graders")
+    if kind == "multi" and notes is not None and isinstance(subs, Mapping):
+        # Built here rather than in MultiGrader's validator so names filled in below reach `notes` too.
+        config = {**config, "graders": {k: _sub_grader(g, str(k), notes) for k, g in subs.items()}}
     # The constructor turns validation errors into one-line ConfigErrors naming the field.
     return _TYPES.get(kind, UnknownGrader)(**config)
+
+
+def _sub_grader(config: Any, key: str, notes: list[str]) -> Any:
+    if not isinstance(config, Mapping):
+        return config  # MultiGrader's own validation names the problem
+    try:
+        return grader_from_config(config, notes=notes, default_name=key)
+    except ConfigError as e:
+        raise ConfigError(f"graders[{key!r}]: {e}") from None
 
 
 def _describe(error: ValidationError, kind: str, name: object) -> str:

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import ast
+import math
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def lint(
     return out
 
 
-def _adder(out: LintReport):  # type: ignore[no-untyped-def]
+def _adder(out: LintReport):
     def add(level: Level, where: str, message: str) -> None:
         out.append(Finding(level, where, message))
 
@@ -150,7 +151,8 @@ def _lint_one(
                     f"{where}.range",
                     f"range {[lo, hi]} leaves [0, 1]; whether RFT rescales rewards is unconfirmed",
                 )
-        if g.pass_threshold is not None:
+        # label_model has no pass_threshold field at all.
+        if getattr(g, "pass_threshold", None) is not None:
             add(
                 "warning",
                 f"{where}.pass_threshold",
@@ -236,6 +238,12 @@ def _lint_model(
 def _lint_python(g: PythonGrader, where: str, add: Any) -> None:
     for problem in python_source_problems(g.source):
         add("error", f"{where}.source", problem)
+    if g.pass_threshold is not None:
+        add(
+            "warning",
+            f"{where}.pass_threshold",
+            "pass_threshold is evals-only; RFT ignores it (leave it out)",
+        )
     if g.image_tag is not None and g.image_tag not in KNOWN_IMAGE_TAGS:
         add("warning", f"{where}.image_tag", f"image_tag {g.image_tag!r} is undocumented (known: 2025-05-08)")
     try:
@@ -283,8 +291,13 @@ def _lint_templates(grader: BaseGrader, add: Any) -> list[tuple[str, str]]:
 
 def _records(dataset: Any) -> list[Mapping[str, Any]]:
     if hasattr(dataset, "to_dict"):  # a DataFrame, without importing pandas here
-        return list(dataset.to_dict("records"))
+        # A DataFrame fills the keys a row lacks with NaN/NA: drop them so absent fields read as absent.
+        return [{k: v for k, v in row.items() if not _is_missing(v)} for row in dataset.to_dict("records")]
     return list(dataset)
+
+
+def _is_missing(value: object) -> bool:
+    return (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType"
 
 
 def _lint_dataset(

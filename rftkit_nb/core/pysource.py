@@ -83,6 +83,8 @@ def source_of(obj: str | Callable[..., object] | types.ModuleType) -> str:
         except (OSError, TypeError) as e:
             raise ValueError(f"cannot read the source of module {obj.__name__} ({e})") from None
     if callable(obj) and hasattr(obj, "__code__"):
+        if obj.__name__ == "<lambda>":  # getsource would return the whole line around it
+            raise ValueError("a lambda cannot be shipped as grader source; define it with def")
         try:
             body = textwrap.dedent(inspect.getsource(obj))
         except (OSError, TypeError) as e:
@@ -96,15 +98,35 @@ def source_of(obj: str | Callable[..., object] | types.ModuleType) -> str:
 
 
 def _module_imports(fn: Callable[..., object]) -> str:
-    code = fn.__code__  # type: ignore[attr-defined]
+    code = fn.__code__
     names = set(code.co_names)
     for const in code.co_consts:  # nested functions and comprehensions use globals too
         if isinstance(const, types.CodeType):
             names.update(const.co_names)
     lines = []
     for name in sorted(names):
-        value = fn.__globals__.get(name)  # type: ignore[attr-defined]
+        value = fn.__globals__.get(name)
         if isinstance(value, types.ModuleType):
             module = value.__name__
             lines.append(f"import {module}" if module == name else f"import {module} as {name}")
+        elif (origin := _importable_from(value, fn)) is not None:
+            real = getattr(value, "__name__", name)
+            lines.append(f"from {origin} import {real}" + ("" if real == name else f" as {name}"))
     return "\n".join(lines)
+
+
+def _importable_from(value: object, fn: Callable[..., object]) -> str | None:
+    """The module a global such as ``floor`` (``from math import floor``) can be re-imported from.
+
+    Names defined next to ``fn`` itself (its own module, ``__main__``, a notebook) cannot be imported
+    by the service, so they are left for the user to inline.
+    """
+    module = getattr(value, "__module__", None)
+    name = getattr(value, "__name__", None)
+    if not (isinstance(value, type) or callable(value)) or not module or not name:
+        return None
+    if module in ("__main__", "builtins", getattr(fn, "__module__", None)):
+        return None
+    if getattr(value, "__qualname__", name) != name or module.startswith("_"):
+        return None
+    return module

@@ -131,7 +131,7 @@ class RubricGrader(ScoreModelGrader):
             messages = default_judge_messages(
                 self.name, self.rubric.content, self.score_range, self.item_fields
             )
-            self.input = [Message(**m) for m in messages]
+            self.input = [Message.model_validate(m) for m in messages]
         sp = self.sampling_params
         if sp is not None and is_reasoning_model(self.model) and sp.temperature is not None:
             raise ValueError(

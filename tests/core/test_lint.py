@@ -1,0 +1,339 @@
+"""Specification of lint (rftkit_nb.core.lint): findings on deliberately broken graders.
+
+Every case asserts the complete list of findings (level and field path), so a rule that fires too often
+fails as surely as one that does not fire.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from rftkit_nb.core.graders import (
+    LabelModelGrader,
+    MultiGrader,
+    PythonGrader,
+    ScoreModelGrader,
+    StringCheckGrader,
+    TextSimilarityGrader,
+    grader_from_config,
+)
+from rftkit_nb.core.lint import Finding, LintReport, lint
+from rftkit_nb.core.rubrics import AggregatorGrader, FormattingGrader, RubricGrader
+
+MODEL = "gpt-4.1-2025-04-14"
+OUTPUT = "{{ sample.output_text }}"
+SCRIPT = "def grade(sample, item):\n    return 1.0\n"
+HOSTILE = "<script>alert(1)</script>"
+USER_LAST = [{"role": "developer", "content": "Answer."}, {"role": "user", "content": "2 + 2?"}]
+
+
+def _exact(**overrides: object) -> StringCheckGrader:
+    fields = {"name": "exact", "input": OUTPUT, "reference": "{{ item.answer }}", "operation": "eq"}
+    return StringCheckGrader(**{**fields, **overrides})
+
+
+def _python(source: str = SCRIPT, **overrides: object) -> PythonGrader:
+    return PythonGrader(name="py", source=source, **overrides)
+
+
+def _judge(**overrides: object) -> ScoreModelGrader:
+    return ScoreModelGrader(**{"name": "judge", "model": MODEL, "input": "Rate " + OUTPUT, **overrides})
+
+
+BROKEN = [
+    pytest.param(
+        lambda: LabelModelGrader(
+            name="lbl", model=MODEL, input=OUTPUT, labels=["y", "n"], passing_labels=["y"]
+        ),
+        {},
+        [("error", "lbl", "label_model is an evals grader")],
+        id="label_model-top-level",
+    ),
+    pytest.param(
+        lambda: TextSimilarityGrader(name="sim", input=OUTPUT, reference="r", evaluation_metric="cosine"),
+        {},
+        [("error", "sim.evaluation_metric", "cosine is evals-only")],
+        id="cosine-for-rft",
+    ),
+    pytest.param(
+        lambda: TextSimilarityGrader(
+            name="sim", input=OUTPUT, reference="r", evaluation_metric="bleu", pass_threshold=0.5
+        ),
+        {},
+        [("warning", "sim.pass_threshold", "evals-only")],
+        id="pass_threshold-text_similarity",
+    ),
+    pytest.param(
+        lambda: _judge(pass_threshold=0.5),
+        {},
+        [("warning", "judge.pass_threshold", "evals-only")],
+        id="pass_threshold-score_model",
+    ),
+    pytest.param(
+        lambda: _python(pass_threshold=0.5),
+        {},
+        [("warning", "py.pass_threshold", "evals-only")],
+        id="pass_threshold-python",
+    ),
+    pytest.param(
+        lambda: _judge(model="o3-2025-04-16", sampling_params={"temperature": 0.3}),
+        {},
+        [("warning", "judge.sampling_params.temperature", "reasoning model")],
+        id="reasoning-model-with-temperature",
+    ),
+    pytest.param(
+        lambda: _judge(model="o3-2025-04-16", sampling_params={"temperature": 0.3}),
+        {"strict_sampling": True},
+        [("error", "judge.sampling_params.temperature", "reasoning model")],
+        id="reasoning-model-with-temperature-strict",
+    ),
+    pytest.param(
+        lambda: _judge(sampling_params={"reasoning_effort": "high"}),
+        {},
+        [("warning", "judge.sampling_params.reasoning_effort", "not a reasoning model")],
+        id="non-reasoning-model-with-effort",
+    ),
+    pytest.param(
+        lambda: _judge(model="gpt-7-ultra"),
+        {},
+        [("warning", "judge.model", "not in OpenAI's documented grader-model list")],
+        id="unknown-model",
+    ),
+    pytest.param(
+        lambda: _judge(range=(0, 10)),
+        {},
+        [("warning", "judge.range", "leaves [0, 1]")],
+        id="top-level-range-outside-0-1",
+    ),
+    pytest.param(
+        lambda: _python("import requests\n\n" + SCRIPT),
+        {},
+        [("warning", "py.source", "imports requests: python graders have no network access")],
+        id="imports-requests",
+    ),
+    pytest.param(
+        lambda: _python("from socket import create_connection\n\n" + SCRIPT),
+        {},
+        [("warning", "py.source", "imports socket")],
+        id="imports-socket",
+    ),
+    pytest.param(
+        lambda: _python("import leftpad_plus\n\n" + SCRIPT),
+        {},
+        [("warning", "py.source", "does not list")],
+        id="imports-unlisted-package",
+    ),
+    pytest.param(
+        lambda: _python(SCRIPT + "#" * (256 * 1024 - len(SCRIPT))),
+        {},
+        [("error", "py.source", "the service takes less than 262,144")],
+        id="source-of-exactly-256-kB",
+    ),
+    pytest.param(
+        lambda: _python(image_tag="alpha"),
+        {},
+        [("warning", "py.image_tag", "undocumented")],
+        id="unknown-image_tag",
+    ),
+    pytest.param(
+        lambda: MultiGrader(name="m", graders={"a": _exact(), "b": _exact(name="b")}, calculate_output="a"),
+        {},
+        [("warning", "m.graders", "['b'] are not used")],
+        id="unused-multi-key",
+    ),
+    pytest.param(
+        lambda: MultiGrader(name="m", graders={"a": _exact()}, calculate_output="1 + -a"),
+        {},
+        [("warning", "m.calculate_output", "unary minus")],
+        id="unary-minus",
+    ),
+    pytest.param(
+        lambda: MultiGrader(
+            name="m",
+            graders={"j": _judge(model="o1-2024-12-17", sampling_params={"temperature": 1.0})},
+            calculate_output="j",
+        ),
+        {},
+        [("warning", "m.graders.j.sampling_params.temperature", "reasoning model")],
+        id="sub-grader-findings-name-their-key",
+    ),
+    pytest.param(
+        lambda: MultiGrader(
+            name="m",
+            graders={
+                "lbl": LabelModelGrader(
+                    name="l", model=MODEL, input=OUTPUT, labels=["y"], passing_labels=["y"]
+                )
+            },
+            calculate_output="lbl",
+        ),
+        {},
+        [("warning", "m.graders.lbl", "RFT support is unconfirmed")],
+        id="label_model-inside-multi",
+    ),
+    pytest.param(
+        lambda: _exact(input="{{ answer.text }}"),
+        {},
+        [("error", "exact.input", "namespace 'answer'")],
+        id="bad-template-namespace",
+    ),
+    pytest.param(
+        lambda: _exact(input="{{ sample.output }}"),
+        {},
+        [("error", "exact.input", "does not exist")],
+        id="unknown-sample-variable",
+    ),
+    pytest.param(
+        lambda: _exact(input="{{ sample.output_json.answer }}"),
+        {},
+        [("info", "exact.input", "response_format")],
+        id="sample-output_json",
+    ),
+    pytest.param(
+        lambda: grader_from_config({"type": "endpoint", "name": "ep", "url": "https://example.com"}),
+        {},
+        [("warning", "ep", "not one of OpenAI's RFT grader types")],
+        id="unknown-type",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": USER_LAST}, {"messages": USER_LAST}]},
+        [("error", "exact.reference", "absent in 1 of 2 rows")],
+        id="dataset-row-missing-an-item-field",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": pd.DataFrame([{"answer": "4", "messages": USER_LAST}, {"messages": USER_LAST}])},
+        [("error", "exact.reference", "absent in 1 of 2 rows")],
+        id="dataframe-row-missing-an-item-field",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": [*USER_LAST, {"role": "assistant", "content": "4"}]}]},
+        [("warning", "dataset.messages", "last message is not a user turn")],
+        id="last-message-not-user",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": [{"role": "system", "content": "x"}, USER_LAST[1]]}]},
+        [("error", "dataset.messages", "['system'] are not allowed")],
+        id="system-role-in-rows",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": USER_LAST}, {"answer": "5"}]},
+        [("error", "dataset.messages", "1 rows have no messages")],
+        id="row-without-messages",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "options", "expected"), BROKEN)
+def test_lint_when_grader_is_broken_reports_exactly_the_expected_findings(build, options, expected):
+    report = lint(build(), **options)
+    assert [(f.level, f.where) for f in report] == [(level, where) for level, where, _ in expected]
+    for finding, (_, _, words) in zip(report, expected, strict=True):
+        assert words in finding.message
+
+
+CLEAN = [
+    pytest.param(_exact, id="string_check"),
+    pytest.param(
+        lambda: _judge(range=(0, 1), sampling_params={"temperature": 0.0, "seed": 3}), id="score_model"
+    ),
+    pytest.param(
+        lambda: _python("import json\nimport numpy as np\n\n" + SCRIPT, image_tag="2025-05-08"), id="python"
+    ),
+    pytest.param(
+        lambda: MultiGrader(
+            name="m",
+            graders={
+                "a": _exact(),
+                "j": _judge(model="o4-mini-2025-04-16", sampling_params={"reasoning_effort": "low"}),
+            },
+            calculate_output="0.5 * a + 0.5 * j",
+        ),
+        id="multi",
+    ),
+    pytest.param(
+        lambda: AggregatorGrader(
+            name="agg",
+            graders=[
+                FormattingGrader(name="fmt", required_fields=["answer"]),
+                RubricGrader(name="acc", rubric="Right?"),
+            ],
+            formatting_grader_name="fmt",
+        ),
+        id="seed-aggregator",
+    ),
+]
+
+
+@pytest.mark.parametrize("build", CLEAN)
+def test_lint_when_grader_is_clean_reports_no_findings(build):
+    report = lint(build(), dataset=[{"answer": "4", "messages": USER_LAST}])
+    assert report == []
+    assert report.ok
+    assert repr(report) == "lint: no findings"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            lambda: LabelModelGrader(
+                name="lbl", model=MODEL, input=OUTPUT, labels=["y"], passing_labels=["y"]
+            ),
+            id="label_model",
+        ),
+        pytest.param(
+            lambda: TextSimilarityGrader(name="sim", input=OUTPUT, reference="r", evaluation_metric="cosine"),
+            id="cosine",
+        ),
+    ],
+)
+def test_lint_when_not_for_rft_accepts_evals_only_graders(build):
+    assert lint(build(), for_rft=False) == []
+
+
+def test_lint_when_all_rows_lack_messages_treats_them_as_items_only():
+    assert lint(_exact(), dataset=[{"answer": "4"}, {"answer": "5"}]) == []
+
+
+def test_lint_when_multi_is_nested_despite_validation_reports_an_error():
+    inner = MultiGrader(name="inner", graders={"a": _exact()}, calculate_output="a")
+    outer = MultiGrader.model_construct(
+        type="multi", name="outer", graders={"i": inner}, calculate_output="i"
+    )
+    assert [(f.level, f.where) for f in lint(outer)] == [("error", "outer.graders.i")]
+
+
+# ------------------------------------------------------------------------------------------- report
+
+
+def test_lint_report_when_it_has_findings_filters_errors_and_warnings():
+    report = LintReport(
+        [Finding("error", "a", "broken"), Finding("warning", "b", "odd"), Finding("info", "c", "fyi")]
+    )
+    assert [f.where for f in report.errors] == ["a"]
+    assert [f.where for f in report.warnings] == ["b"]
+    assert not report.ok
+    assert repr(report).splitlines() == [
+        "lint: 1 error(s), 1 warning(s)",
+        "error   a: broken",
+        "warning b: odd",
+        "info    c: fyi",
+    ]
+
+
+def test_lint_report_repr_html_when_text_is_hostile_escapes_it():
+    report = lint(_judge(name=HOSTILE, model=HOSTILE))
+    assert report  # the unknown model is reported, with the hostile text in it
+    html = report._repr_html_()
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_lint_report_repr_html_when_empty_says_no_findings():
+    assert "none" in LintReport()._repr_html_()
