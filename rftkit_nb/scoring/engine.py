@@ -39,8 +39,8 @@ from rftkit_nb.scoring.runners import (
     SCORED,
     SKIPPED,
     Outcome,
+    build_judge_request,
     is_judge,
-    judge_request,
     run_local,
 )
 
@@ -295,7 +295,7 @@ def _request(grader: BaseGrader, row: SampleRow) -> Any:
     if isinstance(grader, TextSimilarityGrader):  # cosine: embeddings of both texts
         return ("embed", render(grader.input, item=row.item, sample=row.sample),
                 render(grader.reference, item=row.item, sample=row.sample))  # fmt: skip
-    return judge_request(grader, row)  # type: ignore[arg-type]
+    return build_judge_request(grader, row)  # type: ignore[arg-type]
 
 
 async def _gather_answers(judge: Any, requests: Sequence[Any], done: Any) -> None:

@@ -4,8 +4,10 @@
 ``AsyncOpenAI`` (or ``AsyncAzureOpenAI``) client under a semaphore, sends identical requests once, answers
 repeated ones from a :class:`~rftkit_nb.scoring.cache.JudgeCache`, and turns every failure into a
 ``JudgeAnswer`` carrying OpenAI's error category instead of raising. The SDK does the retrying (it honours
-``retry-after``); responses are read as bytes and parsed here, which skips the SDK's pydantic models and
-about a third of its per-request CPU.
+``retry-after``); responses are read as bytes and parsed by :mod:`~rftkit_nb.scoring.judge_request`,
+which skips the SDK's pydantic models and about a third of its per-request CPU. How the client is built
+(a client you pass, ``base_url`` / ``api_key``, or the environment) is in
+:mod:`~rftkit_nb.scoring.judge_client`.
 
 Example::
 
@@ -23,221 +25,29 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from rftkit_nb.errors import ConfigError, JudgeError
 from rftkit_nb.scoring.cache import JudgeCache, default_cache_path
+from rftkit_nb.scoring.judge_client import ENV_HINT, client_factory, endpoint_of, import_openai
+from rftkit_nb.scoring.judge_request import (
+    SERVER_ERROR,
+    JudgeAnswer,
+    JudgeRequest,
+    parse_completion,
+    parse_content,
+)
 
-__all__ = ["Judge", "JudgeAnswer", "JudgeRequest", "translate_openai_error"]
+__all__ = ["Judge", "JudgeAnswer", "JudgeRequest", "parse_content", "translate_openai_error"]
 
-PARSE_ERROR = "model_grader_parse_error"
-REFUSAL_ERROR = "model_grader_refusal_error"
-SERVER_ERROR = "model_grader_server_error"
 _WRITE_BATCH = 128  # successes buffered before one cache transaction
 _EMBED_BATCH = 256  # texts per embeddings request
-_ENV_HINT = (
-    "pass client= (an openai client), or base_url= and api_key=, or set OPENAI_API_KEY (and OPENAI_BASE_URL "
-    "for another endpoint), or AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION for Azure"
-)
-_STEPS_SCHEMA = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {"description": {"type": "string"}, "conclusion": {"type": "string"}},
-        "required": ["description", "conclusion"],
-        "additionalProperties": False,
-    },
-}
-_CANONICAL: dict[str, Any] = {
-    "sort_keys": True,
-    "separators": (",", ":"),
-    "ensure_ascii": False,
-    "default": str,
-}
-_PART_TYPES = {"input_text": "text", "output_text": "text", "text": "text"}
-
-
-def _chat_part(part: Any, where: str) -> dict:
-    if isinstance(part, str):
-        return {"type": "text", "text": part}
-    kind = part.get("type") if isinstance(part, Mapping) else None
-    if kind in _PART_TYPES:
-        return {"type": "text", "text": part["text"]}
-    if kind == "input_image":
-        image = {"url": part["image_url"]}
-        if part.get("detail"):
-            image["detail"] = part["detail"]
-        return {"type": "image_url", "image_url": image}
-    if kind == "input_audio":
-        return {"type": "input_audio", "input_audio": dict(part["input_audio"])}
-    raise ConfigError(
-        f"{where}: content part type {kind!r} is not supported; use input_text, output_text, input_image "
-        "or input_audio"
-    )
-
-
-def _chat_message(message: Mapping[str, Any], index: int) -> dict:
-    content = message.get("content")
-    if isinstance(content, Mapping):
-        content = [content]  # the grader format allows one part without a list
-    if isinstance(content, list):
-        content = [_chat_part(part, f"messages[{index}].content[{n}]") for n, part in enumerate(content)]
-    elif not isinstance(content, str):
-        raise ConfigError(f"messages[{index}].content must be a string or a list of content parts")
-    return {"role": message.get("role", "user"), "content": content}
-
-
-@dataclass(frozen=True)
-class JudgeRequest:
-    """One rendered score_model / label_model call (templates already filled in).
-
-    >>> JudgeRequest("gpt-4o-mini", [{"role": "user", "content": "Is it polite?"}]).chat_payload()["model"]
-    'gpt-4o-mini'
-    """
-
-    model: str
-    messages: list[dict]
-    sampling_params: Mapping[str, Any] | None = None
-    kind: str = "score"
-    range: tuple[float, float] = (0.0, 1.0)
-    labels: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("score", "label"):
-            raise ConfigError(f'JudgeRequest.kind is {self.kind!r}; use "score" or "label"')
-        if self.kind == "label" and not self.labels:
-            raise ConfigError("JudgeRequest.labels is empty; a label judge needs at least one label")
-        low, high = self.range
-        if not low < high:
-            raise ConfigError(f"JudgeRequest.range is {list(self.range)}; it needs min < max")
-
-    def chat_payload(self) -> dict:
-        """The Chat Completions arguments: model, messages, response_format and sampling parameters.
-
-        >>> payload = JudgeRequest("m", [{"role": "user", "content": "hi"}], {"max_completions_tokens": 9})
-        >>> payload.chat_payload()["max_completion_tokens"]
-        9
-        """
-        return copy.deepcopy(self._payload)  # callers may mutate it; ours is shared with the SDK call
-
-    def key(self) -> str:
-        """The cache key: sha256 of model, messages, sampling params, range and response format."""
-        return self._key
-
-    # Computed once per request; cached_property writes to __dict__, so it works on a frozen dataclass.
-    @cached_property
-    def _payload(self) -> dict:
-        payload: dict[str, Any] = {
-            "model": self.model,
-            "messages": [_chat_message(m, i) for i, m in enumerate(self.messages)],
-            "response_format": _response_format(self.kind, self.labels)[0],
-        }
-        for name, value in (self.sampling_params or {}).items():
-            if value is not None:
-                payload["max_completion_tokens" if name == "max_completions_tokens" else name] = value
-        return payload
-
-    @cached_property
-    def _key(self) -> str:
-        # Hashes the inputs rather than the built payload: a cached rerun then never builds payloads.
-        sampling = {k: v for k, v in (self.sampling_params or {}).items() if v is not None}
-        scale = list(self.range) if self.kind == "score" else None  # answers are stored clamped
-        head = json.dumps([self.model, self.messages, sampling, scale], **_CANONICAL)
-        return hashlib.sha256(f"{head}\n{_response_format(self.kind, self.labels)[1]}".encode()).hexdigest()
-
-
-@lru_cache(maxsize=256)
-def _response_format(kind: str, labels: tuple[str, ...]) -> tuple[dict, str]:
-    """The strict json_schema response format for a kind (and labels), with its canonical JSON."""
-    result: dict[str, Any] = (
-        {"type": "string", "enum": list(labels)} if kind == "label" else {"type": "number"}
-    )
-    schema = {
-        "type": "object",
-        "properties": {"steps": _STEPS_SCHEMA, "result": result},  # steps first: reason, then answer
-        "required": ["steps", "result"],
-        "additionalProperties": False,
-    }
-    response_format = {
-        "type": "json_schema",
-        "json_schema": {"name": f"{kind}_result", "strict": True, "schema": schema},
-    }
-    return response_format, json.dumps(response_format, **_CANONICAL)
-
-
-@dataclass(frozen=True)
-class JudgeAnswer:
-    """What the judge said: ``result`` (a clamped float, or a label) or ``error`` (OpenAI's category)."""
-
-    result: float | str | None
-    steps: list[dict] = field(default_factory=list)
-    error: str | None = None
-    detail: str = ""
-    cached: bool = False
-    raw: str = ""
-    clamped: bool = False
-
-    def _cache_value(self) -> dict:
-        return {"result": self.result, "steps": self.steps, "detail": self.detail, "raw": self.raw,
-                "clamped": self.clamped}  # fmt: skip
-
-
-def _failed(category: str, detail: str, raw: str = "") -> JudgeAnswer:
-    return JudgeAnswer(None, [], category, detail, raw=raw)
-
-
-def parse_content(raw: str, request: JudgeRequest) -> JudgeAnswer:
-    """Read the model's message content (JSON ``{"steps": [...], "result": ...}``) as the service does.
-
-    >>> parse_content('{"result": 7.5, "steps": []}', JudgeRequest("m", [])).result
-    1.0
-    """
-    try:
-        obj = json.loads(raw)
-    except ValueError:
-        return _failed(PARSE_ERROR, f"the judge's answer is not JSON: {raw[:200]!r}", raw)
-    if not isinstance(obj, dict) or "result" not in obj:
-        return _failed(PARSE_ERROR, f'the judge\'s answer has no "result" field: {raw[:200]!r}', raw)
-    steps = obj.get("steps")
-    steps = [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else []
-    result = obj["result"]
-    if request.kind == "label":
-        if not isinstance(result, str) or result not in request.labels:
-            return _failed(
-                PARSE_ERROR, f"the judge's label {result!r} is not one of {list(request.labels)}", raw
-            )
-        return JudgeAnswer(result, steps, raw=raw)
-    if isinstance(result, bool) or not isinstance(result, (int, float)) or not math.isfinite(result):
-        return _failed(PARSE_ERROR, f"the judge's result {result!r} is not a finite number", raw)
-    low, high = request.range
-    value = min(max(float(result), low), high)
-    if value != result:
-        detail = f"the judge's result {result!r} was outside the range [{low:g}, {high:g}] and was clamped"
-        return JudgeAnswer(value, steps, None, detail, raw=raw, clamped=True)
-    return JudgeAnswer(value, steps, raw=raw)
-
-
-def _parse_completion(body: bytes, request: JudgeRequest) -> JudgeAnswer:
-    try:
-        message = json.loads(body)["choices"][0]["message"]
-        refusal, content = message.get("refusal"), message.get("content")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return _failed(SERVER_ERROR, f"the judge's HTTP answer is not a chat completion: {body[:200]!r}")
-    if refusal:
-        return _failed(REFUSAL_ERROR, f"the judge model refused: {refusal}")
-    if not isinstance(content, str) or not content:
-        return _failed(PARSE_ERROR, "the judge's answer has no text content")
-    return parse_content(content, request)
 
 
 def translate_openai_error(
@@ -274,55 +84,6 @@ def translate_openai_error(
     return JudgeError(message, category=SERVER_ERROR)
 
 
-def _import_openai() -> Any:
-    try:
-        import openai
-    except ImportError as exc:  # the judge is an optional feature
-        raise ConfigError("score_model / label_model judges need the openai package: "
-                          "pip install 'rftkit-nb[openai]'") from exc  # fmt: skip
-    return openai
-
-
-def _async_twin(client: Any) -> Any:
-    """An async client with a sync client's endpoint, credentials, headers and query."""
-    openai = _import_openai()
-    query = dict(getattr(client, "_custom_query", {}) or {})
-    common = {
-        "base_url": str(client.base_url),
-        "organization": client.organization,
-        "project": client.project,
-        "default_headers": dict(getattr(client, "_custom_headers", {}) or {}) or None,
-    }
-    if isinstance(client, openai.AzureOpenAI):
-        token = getattr(client, "_azure_ad_token", None)
-        provider = getattr(client, "_azure_ad_token_provider", None)
-        key = None if token or provider else client.api_key
-        version = query.pop("api-version", None)
-        return openai.AsyncAzureOpenAI(api_key=key, azure_ad_token=token, azure_ad_token_provider=provider,
-                                       api_version=version, default_query=query or None, **common)  # fmt: skip
-    return openai.AsyncOpenAI(api_key=client.api_key, default_query=query or None, **common)
-
-
-def _client_factory(client: Any, base_url: str | None, api_key: str | None) -> Callable[[], Any] | None:
-    """How to build our own async client (None: use the caller's async client as it is)."""
-    openai = _import_openai()
-    if isinstance(client, openai.AsyncOpenAI):
-        return None
-    if isinstance(client, openai.OpenAI):
-        return lambda: _async_twin(client)
-    if client is not None:
-        raise ConfigError(f"Judge(client=...) got a {type(client).__name__}; pass an openai.OpenAI, "
-                          "AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI client")  # fmt: skip
-    env = os.environ
-    if base_url is None and api_key is None and env.get("AZURE_OPENAI_ENDPOINT"):
-        return lambda: openai.AsyncAzureOpenAI()
-    if base_url is None and api_key is None and not (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL")):
-        raise ConfigError(f"no judge endpoint is configured; {_ENV_HINT}")
-    # Local OpenAI-compatible servers often need no key, but the SDK insists on one.
-    key = api_key or env.get("OPENAI_API_KEY") or "no-key-needed"
-    return lambda: openai.AsyncOpenAI(base_url=base_url, api_key=key)
-
-
 def _resolve_cache(
     cache: JudgeCache | str | os.PathLike[str] | bool | None,
 ) -> Callable[[], JudgeCache | None]:
@@ -346,12 +107,6 @@ class _LoopState:
     client: Any
     semaphore: asyncio.Semaphore
     inflight: dict[str, asyncio.Future[JudgeAnswer]] = field(default_factory=dict)
-
-
-def _endpoint_of(client: Any) -> str:
-    url = urlsplit(str(client.base_url))  # drop any user:password@ and query
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.hostname}{port}{url.path}".rstrip("/")
 
 
 def _from_cache(hit: Any) -> JudgeAnswer | None:
@@ -403,10 +158,10 @@ class Judge:
         self.concurrency = concurrency
         self.timeout = float(timeout)
         self.max_retries = max_retries
-        self._factory = _client_factory(client, base_url, api_key)
+        self._factory = client_factory(client, base_url, api_key)
         self._given_client = client if self._factory is None else None
         first = self._new_client()
-        self._endpoint = _endpoint_of(first)
+        self._endpoint = endpoint_of(first)
         credentials = (getattr(first, "api_key", None), getattr(first, "_azure_ad_token", None))
         self._secrets = tuple(c for c in credentials if isinstance(c, str) and len(c) >= 8)
         self._state: _LoopState | None = _LoopState(None, first, asyncio.Semaphore(concurrency))
@@ -439,11 +194,11 @@ class Judge:
     def _new_client(self) -> Any:
         if self._factory is None:
             return self._given_client
-        openai = _import_openai()
+        openai = import_openai()
         try:
             return self._factory()
         except (openai.OpenAIError, ValueError) as exc:
-            raise ConfigError(f"cannot configure the judge client: {exc}; {_ENV_HINT}") from exc
+            raise ConfigError(f"cannot configure the judge client: {exc}; {ENV_HINT}") from exc
 
     def _bind(self) -> _LoopState:
         """The state for the running loop; a new loop gets its own client (connections are per loop)."""
@@ -562,8 +317,8 @@ class Judge:
                 error = self._translate(exc)
                 if error is None:
                     raise
-                return _failed(error.category, str(error))
-        return _parse_completion(body, request)
+                return JudgeAnswer(None, [], error.category, str(error))
+        return parse_completion(body, request)
 
     async def embed_many(self, model: str, texts: Sequence[str]) -> list[list[float]]:
         """Embedding vectors for ``texts`` (in order), 256 texts per request; raises ``JudgeError``."""

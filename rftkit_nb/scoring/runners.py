@@ -29,8 +29,8 @@ __all__ = [
     "SCORED",
     "SKIPPED",
     "Outcome",
+    "build_judge_request",
     "is_judge",
-    "judge_request",
     "render_messages",
     "run_local",
 ]
@@ -142,7 +142,7 @@ def _render_part(part: Mapping[str, Any], row: SampleRow) -> dict[str, Any]:
     return part
 
 
-def judge_request(grader: ScoreModelGrader | LabelModelGrader, row: SampleRow) -> Any:
+def build_judge_request(grader: ScoreModelGrader | LabelModelGrader, row: SampleRow) -> Any:
     """The judge request for one row (raises InvalidVariableError when a template variable is absent)."""
     from rftkit_nb.scoring.judge import JudgeRequest
 

@@ -43,18 +43,14 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import selectors
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -62,13 +58,13 @@ from typing import Any
 
 from rftkit_nb.errors import ConfigError
 from rftkit_nb.scoring import _sandbox_worker as _worker
+from rftkit_nb.scoring._sandbox_process import WorkerProcess, encode_json, stop_workers
 
 __all__ = ["RUNTIME_ERROR", "SERVER_ERROR", "PythonResult", "Sandbox"]
 
 RUNTIME_ERROR = "python_grader_runtime_error"
 SERVER_ERROR = "python_grader_server_error"
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to report ready; charged to no row
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 _SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
 
@@ -86,117 +82,6 @@ class PythonResult:
     error: str | None = None
     detail: str = ""
     stdout: str = ""
-
-
-class _Worker:
-    """One worker process and the parent's view of it: pipes, buffers, rows in flight."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        # the worker's fd 1 and 2 (faulthandler dumps land here) and its progress record; closed by close()
-        self.log, self.progress = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
-        self.progress.truncate(_worker.PROGRESS.size)
-        try:
-            self.popen = subprocess.Popen(  # noqa: S603  -- our interpreter running our worker script
-                [*command, str(self.progress.fileno())],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self.log,
-                env=env,
-                pass_fds=(self.progress.fileno(),),
-            )
-        except BaseException:
-            self.log.close()
-            self.progress.close()
-            raise
-        assert self.popen.stdin is not None
-        assert self.popen.stdout is not None
-        self.rfd, self.wfd = self.popen.stdout.fileno(), self.popen.stdin.fileno()
-        os.set_blocking(self.rfd, False)
-        os.set_blocking(self.wfd, False)
-        self.inbuf, self.outbuf = bytearray(), bytearray()
-        self.known: OrderedDict[str, None] = OrderedDict()  # mirrors the worker's cache of loaded sources
-        self.pending: deque[int] = deque()  # rows sent and not yet answered, in order
-        self.done = 0  # rows answered over the process's life; compare with the progress record
-        self.ready = self.loading = False
-        self.since = time.monotonic()  # when the parent last saw progress (or started the process)
-        self.log_mark = 0
-
-    @property
-    def busy(self) -> bool:
-        return self.loading or bool(self.pending)
-
-    def send_batch(self, key: str, source: str, rows: list[str]) -> None:
-        """Queue one batch frame; the source goes only to a worker that has not loaded it yet."""
-        send_source = key not in self.known
-        self.known[key] = None
-        self.known.move_to_end(key)
-        while len(self.known) > _worker.CACHE_SIZE:
-            self.known.popitem(last=False)
-        body = f'["{key}",{_encode(source) if send_source else "null"},[{",".join(rows)}]]'.encode()
-        self.outbuf += _worker.frame(body)
-        self.loading = True
-        self.log_mark = os.fstat(self.log.fileno()).st_size
-        if self.ready:
-            self.since = time.monotonic()
-
-    def flush(self) -> None:
-        """Write what the pipe takes now (BrokenPipeError when the worker is gone)."""
-        with contextlib.suppress(BlockingIOError):
-            del self.outbuf[: os.write(self.wfd, self.outbuf)]
-
-    def read_frames(self) -> list[Any] | None:
-        """Decode every complete frame waiting on the pipe; None at end of file."""
-        data = os.read(self.rfd, 1 << 18)
-        if not data:
-            return None
-        self.inbuf += data
-        return _worker.split_frames(self.inbuf)
-
-    def row_in_progress(self) -> tuple[int, float]:
-        """(index in ``pending`` of the row being graded, when it started), from the progress record."""
-        started_at, started = _worker.read_progress(self.progress.fileno())
-        return min(max(started - self.done - 1, 0), max(len(self.pending) - 1, 0)), started_at
-
-    def death_note(self) -> str:
-        """How the process ended, plus what it wrote to stderr since the current batch was sent."""
-        try:
-            code = self.popen.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:  # it closed its pipes but lingers: finish it
-            self.popen.kill()
-            code = self.popen.wait()
-        if code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
-            why = f"killed by {name}" + ("; the OS may have run out of memory" if name == "SIGKILL" else "")
-        else:
-            why = f"exit code {code}"
-        end = os.fstat(self.log.fileno()).st_size
-        start = max(self.log_mark, end - 4000)
-        tail = os.pread(self.log.fileno(), end - start, start).decode(errors="replace").strip()
-        return f"the grader process died ({why})" + (f"\n{tail}" if tail else "")
-
-    def close(self, grace: float = 0.0) -> None:
-        """End the process (after ``grace`` seconds to leave by itself), reap it, close every file."""
-        for stream in (self.popen.stdin, self.popen.stdout):
-            if stream is not None:
-                stream.close()
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-        self.log.close()
-        self.progress.close()
-
-
-def _stop_workers(workers: list[_Worker]) -> None:
-    """Close every worker's input (it then exits), wait a moment for them all, kill what remains."""
-    for worker in workers:
-        if worker.popen.stdin is not None:
-            worker.popen.stdin.close()
-    deadline = time.monotonic() + 1.0
-    for worker in workers:
-        worker.close(grace=max(0.0, deadline - time.monotonic()))
-    workers.clear()
 
 
 class _Call:
@@ -232,7 +117,7 @@ class _Call:
         while self.queue:
             if not idle and len(self.workers) < box.workers:
                 try:
-                    idle.append(_Worker(box._command, box._env))
+                    idle.append(WorkerProcess(box._command, box._env))
                 except OSError as exc:
                     return self.fail_queue(SERVER_ERROR, f"could not start {box.python!r}: {exc}")
                 self.workers.append(idle[-1])
@@ -248,7 +133,7 @@ class _Call:
             self.flush(worker)
         return None
 
-    def flush(self, worker: _Worker) -> None:
+    def flush(self, worker: WorkerProcess) -> None:
         try:
             worker.flush()
         except BrokenPipeError:
@@ -263,7 +148,7 @@ class _Call:
             return
         deadline = min(w.since + (self.box.timeout if w.ready else STARTUP_TIMEOUT) for w in busy)
         for key, events in self.selector.select(max(0.0, deadline - time.monotonic())):
-            worker: _Worker = key.data
+            worker: WorkerProcess = key.data
             if worker not in self.workers:
                 continue  # retired earlier in this round
             if events & selectors.EVENT_WRITE:
@@ -274,7 +159,7 @@ class _Call:
         for worker in [w for w in self.workers if w.busy]:
             self.enforce_timeout(worker)
 
-    def enforce_timeout(self, worker: _Worker) -> None:
+    def enforce_timeout(self, worker: WorkerProcess) -> None:
         now, timeout = time.monotonic(), self.box.timeout
         if not worker.ready:
             if now - worker.since > STARTUP_TIMEOUT:
@@ -289,7 +174,7 @@ class _Call:
                 return
         self.fail_worker(worker, RUNTIME_ERROR, f"timed out after {float(timeout)} s")
 
-    def read(self, worker: _Worker) -> None:
+    def read(self, worker: WorkerProcess) -> None:
         try:
             frames = worker.read_frames()
         except ValueError as exc:  # JSON or UTF-8 garbage on the pipe: the protocol broke
@@ -317,7 +202,7 @@ class _Call:
                 return self.fail_worker(worker, SERVER_ERROR, f"unexpected message from the worker: {frame}")
         return None
 
-    def fail_worker(self, worker: _Worker, category: str, reason: str) -> None:
+    def fail_worker(self, worker: WorkerProcess, category: str, reason: str) -> None:
         """The worker is gone or hopeless: charge the row in progress (or the whole call), retire it."""
         if not worker.ready:
             reason = f"the grader process failed to start: {reason}"
@@ -343,7 +228,7 @@ class _Call:
     def fail_queue(self, category: str, detail: str, output: str = "") -> None:
         self.fail_rows(self.queue, category, detail, output)
 
-    def retire(self, worker: _Worker) -> None:
+    def retire(self, worker: WorkerProcess) -> None:
         for fd in (worker.rfd, worker.wfd):
             if fd in self.selector.get_map():
                 self.selector.unregister(fd)
@@ -386,11 +271,11 @@ class Sandbox:
         settings = {"memory_mb": memory_mb, "block_network": block_network, "parent_pid": os.getpid()}
         self._command = [self.python, _worker.__file__, json.dumps(settings)]
         self._env = _worker_environment(os.environ)
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
         self._closed = False
         # a Sandbox nobody closed still reaps its processes when collected or at interpreter exit
-        self._finalizer = weakref.finalize(self, _stop_workers, self._workers)
+        self._finalizer = weakref.finalize(self, stop_workers, self._workers)
 
     @property
     def worker_pids(self) -> tuple[int, ...]:
@@ -463,7 +348,7 @@ def _encode_pair(index: int, pair: Any) -> str:
     except (TypeError, ValueError):
         raise ConfigError(f"pairs[{index}] must be a (sample, item) pair") from None
     try:
-        return _encode([sample, item])
+        return encode_json([sample, item])
     except (TypeError, ValueError) as exc:
         raise ConfigError(
             f"pairs[{index}] is not JSON-serialisable ({exc}); pass dicts of str, numbers, lists and "

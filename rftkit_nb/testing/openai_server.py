@@ -11,8 +11,8 @@ slow requests cost no threads), and answers:
 * the Azure spellings ``/openai/deployments/{d}/chat/completions`` and ``.../embeddings``
   (``?api-version=`` required), so ``AzureOpenAI`` clients work too.
 
-Faults can be injected for the next (optionally only the matching) requests. It imports nothing from
-rftkit_nb, only the standard library.
+Faults can be injected for the next (optionally only the matching) requests. The answers are built in
+:mod:`rftkit_nb.testing._answers`; neither module imports more than that and the standard library.
 
 Example::
 
@@ -30,20 +30,27 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import json
-import math
 import re
-import struct
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from rftkit_nb.testing._answers import (
+    HTTP_FAULTS,
+    Reply,
+    chat_answer,
+    default_scorer,
+    embeddings_answer,
+    encode,
+    error_reply,
+    fault_reply,
+    prompt_text,
+)
 
 __all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "prompt_text"]
 
@@ -58,10 +65,7 @@ FAULT_KINDS = (
     "out_of_range",  # 200, result 7.5
 )
 
-_SCORE_LINE = re.compile(r"^[ \t]*SCORE:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
-_LABEL_LINE = re.compile(r"^[ \t]*LABEL:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)/(chat/completions|embeddings)$")
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
 
 
 @dataclass(frozen=True)
@@ -88,84 +92,6 @@ class _Fault:
     remaining: int
     retry_after: float | None
     match: Callable[[Any], bool] | None
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def prompt_text(body: Any, *, last_user_only: bool = False) -> str:
-    """The text of a chat request's messages (or an embeddings request's input), joined by newlines.
-
-    >>> prompt_text({"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]})
-    'hi'
-    """
-    if not isinstance(body, dict):
-        return ""
-    if "messages" not in body:
-        given = body.get("input", "")
-        return given if isinstance(given, str) else "\n".join(map(str, given))
-    messages = [m for m in body["messages"] if isinstance(m, dict)]
-    if last_user_only:
-        users = [m for m in messages if m.get("role") == "user"]
-        messages = users[-1:]
-    texts = []
-    for message in messages:
-        content = message.get("content")
-        parts = content if isinstance(content, list) else [content]
-        texts.extend(p if isinstance(p, str) else str(p.get("text", "")) for p in parts if p)
-    return "\n".join(texts)
-
-
-def _result_schema(body: dict) -> dict:
-    try:
-        return body["response_format"]["json_schema"]["schema"]["properties"]["result"]
-    except (KeyError, TypeError):
-        return {}
-
-
-def default_scorer(body: dict) -> dict:
-    """The judge's answer for a chat request: deterministic from the last user message.
-
-    A ``SCORE: x`` line sets the result (kept as text when it is not a number, to provoke parse errors);
-    a ``LABEL: x`` line does the same for label schemas; otherwise the result is a stable hash of the text
-    mod 101, divided by 100 and placed in the schema's ``minimum``..``maximum`` (default 0..1).
-
-    >>> default_scorer({"messages": [{"role": "user", "content": "SCORE: 0.25"}]})["result"]
-    0.25
-    """
-    text = prompt_text(body, last_user_only=True)
-    bucket = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % 101
-    schema = _result_schema(body)
-    labels = schema.get("enum")
-    result: Any
-    if labels:
-        chosen = _LABEL_LINE.search(text)
-        result = chosen.group(1) if chosen else labels[bucket % len(labels)]
-    elif chosen := _SCORE_LINE.search(text):
-        try:
-            result = float(chosen.group(1))
-        except ValueError:
-            result = chosen.group(1)
-    else:
-        low, high = schema.get("minimum", 0.0), schema.get("maximum", 1.0)
-        result = low + (high - low) * bucket / 100
-    steps = [{"description": "Read the answer against the criterion.", "conclusion": f"bucket {bucket}"}]
-    return {"steps": steps, "result": result}
-
-
-def _embedding(text: str, dims: int) -> list[float]:
-    raw = b""
-    counter = 0
-    while len(raw) < dims:
-        raw += hashlib.sha256(f"{counter}:{text}".encode()).digest()
-        counter += 1
-    values = [byte / 127.5 - 1.0 for byte in raw[:dims]]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]
 
 
 class FakeOpenAI:
@@ -360,20 +286,20 @@ class FakeOpenAI:
         if reply is None:
             return False
         keep_alive = version.strip() == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        writer.write(_encode(reply, keep_alive))
+        writer.write(encode(reply, keep_alive))
         await writer.drain()
         return keep_alive
 
-    async def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> _Reply | None:
+    async def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply | None:
         url = urlsplit(target)
         query = {name: values[-1] for name, values in parse_qs(url.query).items()}
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
-            return _error(400, "the request body is not JSON", "invalid_request_error")
+            return error_reply(400, "the request body is not JSON", "invalid_request_error")
         self.requests.append(RecordedRequest(method, url.path, query, headers, body))
         route = self._route(method, url.path, query)
-        if isinstance(route, _Reply):
+        if isinstance(route, Reply):
             return route
         refused = self._check_key(headers)
         if refused is not None:
@@ -393,73 +319,42 @@ class FakeOpenAI:
         try:
             reply = self._answer(route, body, fault)
         except Exception as exc:  # a custom scorer failed: answer like a broken upstream would
-            return _error(500, f"scorer failed: {exc!r}", "server_error")
+            return error_reply(500, f"scorer failed: {exc!r}", "server_error")
         if reply.status == 200:
             self.counts[route] += 1
         return reply
 
-    def _check_key(self, headers: dict[str, str]) -> _Reply | None:
+    def _check_key(self, headers: dict[str, str]) -> Reply | None:
         given = headers.get("api-key") or headers.get("authorization", "").removeprefix("Bearer ")
         if self.require_key is None or given == self.require_key:
             return None
         # Echoes the whole key it got (OpenAI echoes part of it), so tests can prove clients never show it.
-        return _error(
+        return error_reply(
             401, f"Incorrect API key provided: {given}.", "invalid_request_error", "invalid_api_key"
         )
 
-    def _route(self, method: str, path: str, query: dict[str, str]) -> str | _Reply:
+    def _route(self, method: str, path: str, query: dict[str, str]) -> str | Reply:
         if method != "POST":
-            return _error(404, f"{method} {path} is not served here", "invalid_request_error")
+            return error_reply(404, f"{method} {path} is not served here", "invalid_request_error")
         if path in ("/v1/chat/completions", "/v1/embeddings"):
             return "chat" if path.endswith("completions") else "embeddings"
         azure = _AZURE_PATH.match(path)
         if azure is None:
-            return _error(404, f"no route for {path}", "invalid_request_error")
+            return error_reply(404, f"no route for {path}", "invalid_request_error")
         if "api-version" not in query:
-            return _error(400, "Azure routes need the api-version query parameter", "invalid_request_error")
+            return error_reply(
+                400, "Azure routes need the api-version query parameter", "invalid_request_error"
+            )
         return "chat" if azure.group(2) == "chat/completions" else "embeddings"
 
-    def _answer(self, route: str, body: Any, fault: _Fault | None) -> _Reply:
-        if fault is not None and fault.kind in ("rate_limit", "server_error", "bad_request"):
-            status, kind = {
-                "rate_limit": (429, "rate_limit_error"),
-                "bad_request": (400, "invalid_request"),
-            }.get(fault.kind, (500, "server_error"))
-            reply = _error(status, f"injected {fault.kind}", kind)
-            if fault.retry_after is not None:
-                reply.headers["retry-after"] = f"{fault.retry_after:g}"
-            return reply
+    def _answer(self, route: str, body: Any, fault: _Fault | None) -> Reply:
+        if fault is not None and fault.kind in HTTP_FAULTS:
+            return fault_reply(fault.kind, fault.retry_after)
         if not isinstance(body, dict):
-            return _error(400, "the request body must be a JSON object", "invalid_request_error")
+            return error_reply(400, "the request body must be a JSON object", "invalid_request_error")
         if route == "embeddings":
-            return _Reply(200, self._embeddings(body))
-        kind = fault.kind if fault is not None else None
-        content: str | None
-        refusal = None
-        if kind == "refusal":
-            content, refusal = None, "I'm sorry, I can't help with that."
-        elif kind == "malformed":
-            content = "The answer looks good to me, I would give it a high score."
-        else:
-            answer = self.scorer(body)
-            if kind == "out_of_range":
-                answer = {**answer, "result": 7.5}
-            content = json.dumps(answer)
-        return _Reply(200, _completion(body, content, refusal))
-
-    def _embeddings(self, body: dict) -> dict:
-        given = body.get("input", "")
-        texts = [given] if isinstance(given, str) else [t if isinstance(t, str) else str(t) for t in given]
-        dims = int(body.get("dimensions") or self.embedding_dims)
-        data = []
-        for index, text in enumerate(texts):
-            vector: Any = _embedding(text, dims)
-            if body.get("encoding_format") == "base64":
-                vector = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
-            data.append({"object": "embedding", "index": index, "embedding": vector})
-        tokens = sum(len(t.split()) for t in texts)
-        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-        return {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage}
+            return embeddings_answer(body, self.embedding_dims)
+        return chat_answer(body, fault.kind if fault is not None else None, self.scorer)
 
 
 def _contains(needle: str) -> Callable[[Any], bool]:
@@ -478,41 +373,6 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
             return b"".join(chunks)
         chunks.append(await reader.readexactly(size))
         await reader.readexactly(2)
-
-
-def _completion(body: dict, content: str | None, refusal: str | None) -> dict:
-    message = {"role": "assistant", "content": content, "refusal": refusal}
-    prompt_tokens = len(prompt_text(body).split())
-    completion_tokens = len((content or refusal or "").split())
-    return {
-        "id": f"chatcmpl-fake{time.monotonic_ns()}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model", ""),
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
-
-
-def _error(status: int, message: str, kind: str, code: str | None = None) -> _Reply:
-    return _Reply(status, {"error": {"message": message, "type": kind, "param": None, "code": code}})
-
-
-def _encode(reply: _Reply, keep_alive: bool) -> bytes:
-    payload = json.dumps(reply.body).encode()
-    reason = _REASONS.get(reply.status, "Internal Server Error" if reply.status >= 500 else "Error")
-    lines = [
-        f"HTTP/1.1 {reply.status} {reason}",
-        "content-type: application/json",
-        f"content-length: {len(payload)}",
-        f"connection: {'keep-alive' if keep_alive else 'close'}",
-        *(f"{name}: {value}" for name, value in reply.headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,99 @@
+"""How a :class:`~rftkit_nb.scoring.judge.Judge` gets its async openai client.
+
+From an async client you pass (used as it is), a sync client you pass (an async twin with the same
+endpoint, credentials, headers and query), ``base_url`` / ``api_key``, or the environment (OpenAI, or
+Azure OpenAI when ``AZURE_OPENAI_ENDPOINT`` is set). The openai package is imported on first use: judges
+are an optional feature.
+
+Example::
+
+    >>> factory = client_factory(None, "http://127.0.0.1:9/v1", "sk-demo")
+    >>> endpoint_of(factory())
+    'http://127.0.0.1:9/v1'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from rftkit_nb.errors import ConfigError
+
+__all__ = ["ENV_HINT", "client_factory", "endpoint_of", "import_openai"]
+
+ENV_HINT = (
+    "pass client= (an openai client), or base_url= and api_key=, or set OPENAI_API_KEY (and OPENAI_BASE_URL "
+    "for another endpoint), or AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION for Azure"
+)
+
+
+def import_openai() -> Any:
+    """The openai module, or ``ConfigError`` naming the extra to install.
+
+    >>> import_openai().__name__
+    'openai'
+    """
+    try:
+        import openai
+    except ImportError as exc:  # the judge is an optional feature
+        raise ConfigError("score_model / label_model judges need the openai package: "
+                          "pip install 'rftkit-nb[openai]'") from exc  # fmt: skip
+    return openai
+
+
+def _async_twin(client: Any) -> Any:
+    """An async client with a sync client's endpoint, credentials, headers and query."""
+    openai = import_openai()
+    query = dict(getattr(client, "_custom_query", {}) or {})
+    common = {
+        "base_url": str(client.base_url),
+        "organization": client.organization,
+        "project": client.project,
+        "default_headers": dict(getattr(client, "_custom_headers", {}) or {}) or None,
+    }
+    if isinstance(client, openai.AzureOpenAI):
+        token = getattr(client, "_azure_ad_token", None)
+        provider = getattr(client, "_azure_ad_token_provider", None)
+        key = None if token or provider else client.api_key
+        version = query.pop("api-version", None)
+        return openai.AsyncAzureOpenAI(api_key=key, azure_ad_token=token, azure_ad_token_provider=provider,
+                                       api_version=version, default_query=query or None, **common)  # fmt: skip
+    return openai.AsyncOpenAI(api_key=client.api_key, default_query=query or None, **common)
+
+
+def client_factory(client: Any, base_url: str | None, api_key: str | None) -> Callable[[], Any] | None:
+    """How to build our own async client (None: use the caller's async client as it is).
+
+    >>> type(client_factory(None, "http://127.0.0.1:9/v1", "sk-demo")()).__name__
+    'AsyncOpenAI'
+    """
+    openai = import_openai()
+    if isinstance(client, openai.AsyncOpenAI):
+        return None
+    if isinstance(client, openai.OpenAI):
+        return lambda: _async_twin(client)
+    if client is not None:
+        raise ConfigError(f"Judge(client=...) got a {type(client).__name__}; pass an openai.OpenAI, "
+                          "AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI client")  # fmt: skip
+    env = os.environ
+    if base_url is None and api_key is None and env.get("AZURE_OPENAI_ENDPOINT"):
+        return lambda: openai.AsyncAzureOpenAI()
+    if base_url is None and api_key is None and not (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL")):
+        raise ConfigError(f"no judge endpoint is configured; {ENV_HINT}")
+    # Local OpenAI-compatible servers often need no key, but the SDK insists on one.
+    key = api_key or env.get("OPENAI_API_KEY") or "no-key-needed"
+    return lambda: openai.AsyncOpenAI(base_url=base_url, api_key=key)
+
+
+def endpoint_of(client: Any) -> str:
+    """The client's base URL for messages and cache keys: no credentials, no query, no trailing slash.
+
+    >>> from types import SimpleNamespace
+    >>> endpoint_of(SimpleNamespace(base_url="https://user:pw@example.com:8443/v1/?api-version=1"))
+    'https://example.com:8443/v1'
+    """
+    url = urlsplit(str(client.base_url))  # drop any user:password@ and query
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.hostname}{port}{url.path}".rstrip("/")
