@@ -197,11 +197,12 @@ class _Run:
         requests, slots = [], []
         for key in keys:
             g = self.leaves[key]
+            config = g.config  # once per grader, not once per row
             for i, row in enumerate(self.rows):
                 if not applicable[key][i]:
                     continue
                 try:
-                    requests.append(_request(g, row))
+                    requests.append(_request(g, row, config))
                     slots.append((key, i))
                 except GradingError as e:
                     self.outcomes[key][i] = Outcome.failed(e)
@@ -289,13 +290,13 @@ def _depends_on(
     return False
 
 
-def _request(grader: BaseGrader, row: SampleRow) -> Any:
+def _request(grader: BaseGrader, row: SampleRow, config: Mapping[str, Any]) -> Any:
     from rftkit_nb.core.templates import render
 
     if isinstance(grader, TextSimilarityGrader):  # cosine: embeddings of both texts
         return ("embed", render(grader.input, item=row.item, sample=row.sample),
                 render(grader.reference, item=row.item, sample=row.sample))  # fmt: skip
-    return build_judge_request(grader, row)  # type: ignore[arg-type]
+    return build_judge_request(grader, row, config)  # type: ignore[arg-type]
 
 
 async def _gather_answers(judge: Any, requests: Sequence[Any], done: Any) -> None:

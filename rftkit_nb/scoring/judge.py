@@ -244,7 +244,6 @@ class Judge:
         Cached answers are looked up first in one batch; identical requests are sent once; successes are
         written back in batches. Failures are answers with ``error`` set, never exceptions.
         """
-        state = self._bind()
         cache = self._ensure_cache()
         work = [self._with_override(request) for request in requests]
         keys = [self._cache_key(request) for request in work]
@@ -260,6 +259,9 @@ class Judge:
             if on_done is not None:
                 on_done(index, answer)
         writes: list[tuple[str, dict]] = []
+        if not pending:  # all answered from the cache: no client, no connections
+            return answers  # type: ignore[return-value]
+        state = self._bind()
 
         async def run(key: str, indexes: list[int]) -> None:
             answer = await self._once(state, work[indexes[0]], key)

@@ -142,11 +142,16 @@ def _render_part(part: Mapping[str, Any], row: SampleRow) -> dict[str, Any]:
     return part
 
 
-def build_judge_request(grader: ScoreModelGrader | LabelModelGrader, row: SampleRow) -> Any:
-    """The judge request for one row (raises InvalidVariableError when a template variable is absent)."""
+def build_judge_request(
+    grader: ScoreModelGrader | LabelModelGrader, row: SampleRow, config: Mapping[str, Any] | None = None
+) -> Any:
+    """The judge request for one row (raises InvalidVariableError when a template variable is absent).
+
+    Pass ``config`` (the grader's ``.config``) when building many requests, to compute it once.
+    """
     from rftkit_nb.scoring.judge import JudgeRequest
 
-    config = grader.config
+    config = grader.config if config is None else config
     messages = render_messages(config["input"], row)
     if isinstance(grader, LabelModelGrader):
         return JudgeRequest(model=grader.model, messages=messages, kind="label", labels=tuple(grader.labels))
