@@ -1,8 +1,8 @@
 """Judge throughput through the engine against the loopback server (100 ms latency, concurrency 32).
 
 The ideal is concurrency / latency = 320 rows/s. The server runs in its own process, as a real endpoint
-would (sharing this process's GIL would charge its work to the client). A second run over the same rows
-is served from the on-disk cache; the script prints both rates and their ratio, measured in this one run.
+would (sharing this process's GIL would charge its work to the client). Re-runs over the same rows are
+served from the on-disk cache (the median of three is reported); the script prints both rates and their ratio, measured in this one run.
 
     python benchmarks/bench_judge.py            # 2,000 rows
     python benchmarks/bench_judge.py --quick    # CI size
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> dict:
             return time.perf_counter() - start, report
 
         first_s, first = run()
-        second_s, second = run()
+        cached = [run() for _ in range(3)]  # the median of three cached re-scores
+        second_s, second = sorted(cached, key=lambda pair: pair[0])[1]
     for report in (first, second):
         assert report.frame["flagged"].sum() == 0, report.frame[report.frame["flagged"]].head()
     first_rate, second_rate = args.rows / first_s, args.rows / second_s
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"  first run   {first_rate:8.1f} rows/s = {result['first_pct_of_ideal']:.1f}% of ideal (target >= 85%)"
     )
     print(
-        f"  cached run  {second_rate:8.0f} rows/s ({second_s * 1000:.0f} ms) = {result['cached_speedup']:.0f}x faster (target >= 50x)"
+        f"  cached re-run {second_rate:8.0f} rows/s ({second_s * 1000:.0f} ms) = {result['cached_speedup']:.0f}x faster (target >= 50x)"
     )
     return result
 
