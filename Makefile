@@ -17,7 +17,7 @@ layers:
 	lint-imports
 
 unit:
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --cov --cov-report=term --cov-fail-under=90
 
 docs:
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules rftkit_nb --ignore=rftkit_nb/testing/__main__.py

@@ -425,3 +425,122 @@ def test_score_when_given_workbench_like_object_then_uses_its_grader():
         .iloc[0]
         == 1.0
     )
+
+
+# --- more inputs: configs, clients, content parts, odd rows ---------------------------------------
+
+
+def test_score_when_given_config_dict_then_same_as_grader():
+    report = score(EXACT.config, [{"answer": "a", "output_text": "a"}], judge=False, progress=False)
+    assert report.frame["reward"].iloc[0] == 1.0
+
+
+def test_score_when_given_something_else_then_config_error():
+    with pytest.raises(ConfigError, match="cannot score with a int"):
+        score(42, [{"output_text": "a"}], judge=False, progress=False)
+
+
+def test_score_when_grader_type_unknown_then_skipped_not_guessed():
+    from rftkit_nb import grader_from_config
+
+    endpoint = grader_from_config({"type": "endpoint", "name": "ep", "url": "https://example.invalid"})
+    report = score(endpoint, [{"output_text": "a"}], judge=False, progress=False)
+    assert report.frame["ep.state"].iloc[0] == "skipped"
+    assert pd.isna(report.frame["reward"].iloc[0])
+
+
+def test_score_when_judge_prompt_variable_missing_then_error_without_calling_judge(judge, server):
+    g = ScoreModelGrader(name="q", model="m", input="{{ item.question }} {{ sample.output_text }}")
+    report = score(g, [{"output_text": "a"}], judge=judge, progress=False)
+    assert report.frame["q.error"].iloc[0] == "invalid_variable_error"
+    assert server.count("chat") == 0
+
+
+def test_score_when_formula_fails_on_a_row_then_reward_withheld_and_flagged():
+    g = MultiGrader(name="m", graders={"a": EXACT}, calculate_output="1 / a")
+    report = score(
+        g,
+        [{"answer": "x", "output_text": "x"}, {"answer": "x", "output_text": "y"}],
+        judge=False,
+        progress=False,
+    )
+    assert report.frame["reward"].iloc[0] == 1.0
+    assert pd.isna(report.frame["reward"].iloc[1])
+    assert report.frame["note"].iloc[1].startswith("formula failed")
+
+
+def test_score_when_content_parts_then_each_part_is_rendered(judge, server):
+    g = ScoreModelGrader(name="q", model="m", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "Answer: {{ sample.output_text }}"},
+        {"type": "input_image", "image_url": "{{ item.image }}", "detail": "low"},
+    ]}])  # fmt: skip
+    score(
+        g, [{"image": "https://img.example/1.png", "output_text": "SCORE: 0.5"}], judge=judge, progress=False
+    )
+    parts = server.requests[-1].body["messages"][0]["content"]
+    assert parts[0]["text"] == "Answer: SCORE: 0.5"
+    assert parts[1]["image_url"]["url"] == "https://img.example/1.png"
+
+
+def test_score_when_judge_is_an_openai_client_then_it_is_used(server, tmp_path, monkeypatch):
+    import openai
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    client = openai.OpenAI(base_url=server.base_url, api_key="sk-test-client")
+    try:
+        report = score(
+            ScoreModelGrader(name="q", model="m", input="SCORE: 0.4"),
+            [{"output_text": "x"}],
+            judge=client,
+            progress=False,
+        )
+    finally:
+        client.close()
+    assert report.frame["reward"].iloc[0] == pytest.approx(0.4)
+    assert server.count("chat") == 1
+
+
+def test_score_when_sandbox_given_then_reused_and_left_open():
+    from rftkit_nb.scoring.sandbox import Sandbox
+
+    g = PythonGrader(name="p", source="def grade(sample, item):\n    return 0.5\n")
+    with Sandbox(workers=1, timeout=5) as sandbox:
+        for _ in range(2):
+            assert (
+                score(g, [{"output_text": "a"}], judge=False, progress=False, sandbox=sandbox)
+                .frame["reward"]
+                .iloc[0]
+                == 0.5
+            )
+        assert sandbox.worker_pids  # still running: the caller owns it
+
+
+def test_score_when_rows_have_nan_numpy_and_structured_output_then_cleaned():
+    import numpy as np
+
+    frame = pd.DataFrame({"answer": ["a", None], "n": [np.int64(3), np.int64(4)],
+                          "output_text": [{"answer": "a"}, "plain"], "output_tools": [[{"id": "t"}], None]})  # fmt: skip
+    g = PythonGrader(name="p", source=(
+        "def grade(sample, item):\n"
+        "    assert isinstance(item['n'], int)\n"
+        "    return 1.0 if item.get('answer') is None else float(sample['output_json'] == {'answer': 'a'})\n"
+    ))  # fmt: skip
+    report = score(g, frame, judge=False, progress=False)
+    assert report.frame["reward"].tolist() == [1.0, 1.0]
+    assert report.rows[0].sample["output_tools"] == [{"id": "t"}]
+    assert report.rows[1].sample["output_tools"] == []
+    assert "answer" not in report.rows[1].item or report.rows[1].item["answer"] is None
+
+
+def test_score_when_progress_on_and_run_is_long_then_a_bar_shows_judge_calls(tmp_path, capsys):
+    with FakeOpenAI(latency=0.3) as server:
+        judge = Judge(base_url=server.base_url, api_key="sk-test-engine", cache=False, concurrency=1)
+        rows = [{"output_text": f"SCORE: 0.{i}"} for i in range(5)]
+        report = score(
+            ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}"),
+            rows,
+            judge=judge,
+            progress=True,
+        )
+    assert report.frame["q.state"].eq("scored").all()
+    assert "judge" in capsys.readouterr().err  # tqdm shows after 1 s; quick runs stay quiet
