@@ -47,17 +47,25 @@ def badge(text: str, level: str | None = None) -> str:
     return f'<span style="{style}">{esc(text)}</span>'
 
 
+class Markup(str):
+    """Text that is already HTML built from escaped parts; :func:`table` inserts it as it is."""
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A compact table; every cell is escaped."""
+    """A compact, horizontally scrollable table; every cell is escaped unless it is :class:`Markup`."""
     head = "".join(f'<th style="text-align:left;padding:2px 8px">{esc(h)}</th>' for h in headers)
     body = "".join(
         "<tr>"
-        + "".join(f'<td style="padding:2px 8px;vertical-align:top">{esc(c)}</td>' for c in row)
+        + "".join(
+            f'<td style="padding:2px 8px;vertical-align:top">{c if isinstance(c, Markup) else esc(c)}</td>'
+            for c in row
+        )
         + "</tr>"
         for row in rows
     )
     return (
-        f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        '<div style="overflow-x:auto"><table style="border-collapse:collapse">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 

@@ -145,20 +145,35 @@ class ScoreReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        shown = self.frame.head(20)
-        headers = ["row", *map(str, shown.columns)]
-        rows = [
-            [idx, *(_cell(v) for v in values)]
-            for idx, values in zip(shown.index, shown.itertuples(index=False), strict=True)
-        ]
+        shown = min(len(self.rows), 20)
+        has_cluster = "cluster" in self.frame
+        headers = ["row", *(["cluster"] if has_cluster else []), "reward", *self.outcomes, "note"]
+        rows = []
+        for i in range(shown):
+            cluster = [self.frame["cluster"].iloc[i]] if has_cluster else []
+            reward = h.Markup(f"<b>{h.esc(_cell(self.rewards[i]))}</b>")
+            cells = [_outcome_cell(outs[i]) for outs in self.outcomes.values()]
+            rows.append([self.rows[i].index, *cluster, reward, *cells, self.reward_notes[i] or ""])
         more = (
-            f"<div>… {len(self.frame) - 20} more rows in <code>.frame</code></div>"
-            if len(self.frame) > 20
+            f"<div>… {len(self.rows) - shown} more rows in <code>.frame</code></div>"
+            if len(self.rows) > shown
             else ""
         )
-        return h.card(
-            f"score report: {self.grader.name}", self._headline(), body_html=h.table(headers, rows) + more
-        )
+        hint = "<div style='opacity:.7'><code>.row(i)</code> explains a row; <code>.summary()</code> aggregates</div>"
+        return h.card(f"score report: {self.grader.name}", self._headline(),
+                      body_html=h.table(headers, rows) + more + hint)  # fmt: skip
+
+
+def _outcome_cell(outcome: Outcome | None) -> h.Markup:
+    """One sub-grader's result in the report table: its score, or a badge saying why there is none."""
+    if outcome is None:
+        return h.Markup(h.badge("unfinished", "warning"))
+    if outcome.state == SCORED:
+        return h.Markup(h.esc(_cell(outcome.score)))
+    if outcome.state == ERROR:
+        return h.Markup(h.badge(outcome.error or "error", "error"))
+    level = "warning" if outcome.state == SKIPPED else None
+    return h.Markup(h.badge("n/a" if outcome.state == NOT_APPLICABLE else outcome.state, level))
 
 
 @dataclass
