@@ -14,6 +14,15 @@ from pathlib import Path
 
 BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext")
 
+# Loose floors, far below the targets the README reports against: they catch a real regression (a
+# lost batch, a client per call, an eager import) without failing on a noisy shared machine.
+FLOORS: dict[str, dict[str, tuple[str, float]]] = {
+    "bench_scoring": {"engine_vs_in_process": (">=", 0.15), "engine_vs_subprocess_per_row": (">=", 15)},
+    "bench_judge": {"first_pct_of_ideal": (">=", 50), "cached_speedup": (">=", 10)},
+    "bench_memory": {"self_mb": ("<=", 1024)},
+    "bench_load_ext": {"added_s": ("<=", 0.6)},
+}
+
 
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
@@ -21,12 +30,18 @@ def main() -> int:
     print(
         f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, {platform.system()}"
     )
+    failures = []
     for name in BENCHMARKS:
         module = importlib.import_module(name)
         start = time.perf_counter()
-        module.main(["--quick"] if quick else [])
+        result = module.main(["--quick"] if quick else [])
         print(f"  ({name} took {time.perf_counter() - start:.1f} s)\n")
-    return 0
+        failures += [f"{name}: {key} = {result[key]} (floor {op} {bound})"
+                     for key, (op, bound) in FLOORS[name].items()
+                     if not (result[key] >= bound if op == ">=" else result[key] <= bound)]  # fmt: skip
+    for failure in failures:
+        print(f"REGRESSION {failure}")
+    return 1 if failures else 0
 
 
 def _cores() -> int:

@@ -49,6 +49,10 @@ _ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _SHOWN_FUNCTIONS = ", ".join(sorted(FUNCTIONS))
 
 _Fn = Callable[[Mapping[str, float]], float]
+# A partial value: a number when the known scores fix it, else the set of unknown variables it depends on.
+_Partial = float | frozenset[str]
+_DepFn = Callable[[Mapping[str, float]], _Partial]
+_NONE: frozenset[str] = frozenset()
 
 
 class _Problem(Exception):
@@ -110,6 +114,7 @@ def _bad_character(text: str, pos: int) -> str:
 
 class _Expr(NamedTuple):
     fn: _Fn
+    deps: _DepFn  # what the value depends on, given some known scores (see Formula.depends_on)
     start: int  # span in the formula text, used to name the culprit in evaluation errors
     end: int
     depth: int = 1  # closure nesting; bounded so that evaluating never hits the recursion limit
@@ -224,6 +229,92 @@ def _keys(scores: Mapping[str, float], limit: int = 8) -> str:
     return (shown + more) or "none"
 
 
+# ------------------------------------------------------------------------- dependency (partial) evaluation
+# Each compiled node also gets a `deps` closure: evaluated with only SOME scores known, it returns the
+# number when the known scores fix it, else the unknown variables the value can still depend on. The one
+# shortcut is exact: a product with a known factor of exactly 0 is 0 whatever the other factor is. So a
+# judge masked by an indicator of 0 drops out, and nothing that could move the reward is ever dropped.
+
+
+def _unknowns(*parts: _Partial) -> frozenset[str]:
+    out = _NONE
+    for part in parts:
+        if isinstance(part, frozenset):
+            out = out | part
+    return out
+
+
+def _settled(fn: Callable[[], float], *parts: _Partial) -> _Partial:
+    """The number when every part is known and the arithmetic succeeds; else what it depends on."""
+    if any(isinstance(p, frozenset) for p in parts):
+        return _unknowns(*parts)
+    try:
+        value = fn()
+    except (_Problem, ArithmeticError, ValueError):
+        return _NONE  # fails whatever the unknowns are: no unknown can change that
+    return value if math.isfinite(value) else _NONE
+
+
+def _chain_deps(first: _Expr, rest: list[tuple[str, _Expr]]) -> _DepFn:
+    steps = [(op, e.deps) for op, e in rest]
+    head = first.deps
+
+    def deps(known: Mapping[str, float]) -> _Partial:
+        acc = head(known)
+        for op, part in steps:
+            x = part(known)
+            if (
+                op == "*"
+                and (acc == 0.0 or x == 0.0)
+                and not (isinstance(acc, frozenset) and isinstance(x, frozenset))
+            ):
+                acc = 0.0  # exactly zero, whatever the unknown factor is
+            elif op == "/" and acc == 0.0 and isinstance(x, frozenset):
+                acc = x  # 0 / x is 0 unless x is 0, which depends on x
+            else:
+                a, b = acc, x
+                acc = _settled(lambda a=a, b=b, op=op: _apply(op, a, b), a, b)  # type: ignore[misc]
+        return acc
+
+    return deps
+
+
+def _apply(op: str, a: float, b: float) -> float:
+    if op == "/":
+        if b == 0:
+            raise _Problem("division by zero")
+        return a / b
+    return _ARITHMETIC[op](a, b)
+
+
+def _power_deps(left: _Expr, right: _Expr) -> _DepFn:
+    return lambda known: (
+        lambda a, b: _settled(lambda: math.pow(a, b), a, b)  # type: ignore[arg-type]
+    )(left.deps(known), right.deps(known))
+
+
+def _call_deps(name: str, args: list[_Expr]) -> _DepFn:
+    parts = [a.deps for a in args]
+    if name in ("min", "max"):
+        pick = min if name == "min" else max
+        return lambda known: (lambda xs: _settled(lambda: pick(xs), *xs))([p(known) for p in parts])  # type: ignore[arg-type]
+    fn, (part,) = _UNARY_FUNCTIONS[name], parts
+    domain = _DOMAINS.get(name, (lambda x: True, ""))[0]
+
+    def deps(known: Mapping[str, float]) -> _Partial:
+        x = part(known)
+        if isinstance(x, frozenset):
+            return x
+        return _settled(lambda: fn(x) if domain(x) else math.nan, x)
+
+    return deps
+
+
+def _variable_deps(name: str) -> _DepFn:
+    unknown = frozenset({name})
+    return lambda known: float(known[name]) if name in known else unknown
+
+
 # --------------------------------------------------------------------------------------------- parser
 
 
@@ -277,15 +368,17 @@ class _Parser:
         if not rest:
             return first
         # A long sum (one term per rubric) stays one flat loop instead of a deep chain of closures.
-        return self.combine(_chain(first, rest, self.text), first, *(e for _, e in rest))
+        return self.combine(
+            _chain(first, rest, self.text), _chain_deps(first, rest), first, *(e for _, e in rest)
+        )
 
-    def combine(self, fn: _Fn, first: _Expr, *rest: _Expr) -> _Expr:
+    def combine(self, fn: _Fn, deps: _DepFn, first: _Expr, *rest: _Expr) -> _Expr:
         depth = max(e.depth for e in (first, *rest)) + 1
         last = (rest or (first,))[-1]
         if depth > _MAX_DEPTH:
             problem = f"the formula nests deeper than {_MAX_DEPTH} levels"
             raise FormulaError(problem, formula=self.text, position=last.start)
-        return _Expr(fn, first.start, last.end, depth)
+        return _Expr(fn, deps, first.start, last.end, depth)
 
     def additive(self) -> _Expr:
         return self.binary_level("+-", self.term)
@@ -302,7 +395,9 @@ class _Parser:
             fn = operand.fn
             if tok.text == "+":
                 return operand._replace(start=tok.pos)
-            return self.combine(lambda s: -fn(s), operand)._replace(start=tok.pos)
+            part = operand.deps
+            negated = self.combine(lambda s: -fn(s), lambda k: _settled(lambda: -part(k), part(k)), operand)  # type: ignore[operator]
+            return negated._replace(start=tok.pos)
         return self.power()
 
     def power(self) -> _Expr:
@@ -310,7 +405,9 @@ class _Parser:
         if self.tok.kind == "op" and self.tok.text == "^":
             self.i += 1
             exponent = self.unary()  # right-associative, and 2 ^ -1 reads naturally
-            return self.combine(_power(base, exponent, self.text), base, exponent)
+            return self.combine(
+                _power(base, exponent, self.text), _power_deps(base, exponent), base, exponent
+            )
         return base
 
     def primary(self) -> _Expr:
@@ -320,7 +417,7 @@ class _Parser:
             value = float(tok.text)
             if not math.isfinite(value):
                 raise self.error(f"the number {tok.text!r} is too large", tok)
-            return _Expr(lambda s: value, tok.pos, self.prev_end())
+            return _Expr(lambda s: value, lambda k: value, tok.pos, self.prev_end())
         if tok.kind == "name":
             self.i += 1
             if self.tok.kind == "op" and self.tok.text == "(":
@@ -328,7 +425,7 @@ class _Parser:
             if tok.text in FUNCTIONS:
                 raise self.error(f"{tok.text!r} is a function; call it like {tok.text}(x)", tok)
             self.variables.add(tok.text)
-            return _Expr(_variable(tok.text), tok.pos, self.prev_end())
+            return _Expr(_variable(tok.text), _variable_deps(tok.text), tok.pos, self.prev_end())
         if tok.kind == "op" and tok.text == "(":
             self.i += 1
             inner = self.additive()
@@ -360,7 +457,7 @@ class _Parser:
             raise self.error(f"{name.text}() takes 2 or more arguments, got {len(args)}", name)
         if name.text not in ("min", "max") and len(args) != 1:
             raise self.error(f"{name.text}() takes exactly 1 argument, got {len(args)}", name)
-        node = self.combine(_call(name.text, args, self.text), *args)
+        node = self.combine(_call(name.text, args, self.text), _call_deps(name.text, args), *args)
         return node._replace(start=name.pos, end=self.prev_end())
 
 
@@ -381,6 +478,22 @@ class Formula:
     variables: frozenset[str]
     undocumented: tuple[str, ...]
     _fn: _Fn = field(repr=False, compare=False)
+    _deps: _DepFn = field(repr=False, compare=False)
+
+    def depends_on(self, known: Mapping[str, float]) -> frozenset[str]:
+        """The variables not in ``known`` whose value can still change the result.
+
+        Exact, never optimistic: the only shortcut is that a product with a known factor of exactly 0 is
+        0. The scoring engine uses it to skip a judge whose rubric is masked for a row.
+
+        Example::
+
+            >>> f = parse_formula("(m * w + 1 * fmt) / 2")
+            >>> sorted(f.depends_on({"m": 0.0})), sorted(f.depends_on({"m": 1.0}))
+            (['fmt'], ['fmt', 'w'])
+        """
+        result = self._deps(known)
+        return result if isinstance(result, frozenset) else _NONE
 
     def evaluate(self, scores: Mapping[str, float]) -> float:
         """The formula's value with each variable bound to ``scores[name]``.
@@ -418,7 +531,7 @@ def parse_formula(text: str) -> Formula:
     except RecursionError:
         where = parser.tok.pos
         raise FormulaError("the formula nests too deeply", formula=text, position=where) from None
-    return Formula(text, frozenset(parser.variables), tuple(parser.undocumented), expr.fn)
+    return Formula(text, frozenset(parser.variables), tuple(parser.undocumented), expr.fn, expr.deps)
 
 
 _cached_parse = functools.lru_cache(maxsize=512)(parse_formula)

@@ -25,28 +25,18 @@ import contextlib
 import queue
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rftkit_nb.core.formula import parse_formula
-from rftkit_nb.core.graders import BaseGrader, MultiGrader, TextSimilarityGrader, grader_from_config
-from rftkit_nb.errors import ConfigError, FormulaEvaluationError, GradingError
+from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
+from rftkit_nb.errors import ConfigError, FormulaEvaluationError
+from rftkit_nb.scoring.judging import JudgePhase, applicability
+from rftkit_nb.scoring.local import run_local_phase
 from rftkit_nb.scoring.report import ScoreReport
 from rftkit_nb.scoring.rows import SampleRow, load_rows
-from rftkit_nb.scoring.runners import (
-    ERROR,
-    NOT_APPLICABLE,
-    SCORED,
-    SKIPPED,
-    Outcome,
-    build_judge_request,
-    is_judge,
-    run_local,
-)
+from rftkit_nb.scoring.runners import ERROR, SCORED, SKIPPED, Outcome, is_judge
 
 __all__ = ["ascore", "score"]
-
-NO_JUDGE_HINT = "no judge configured: pass judge=Judge(...) or set OPENAI_API_KEY / AZURE_OPENAI_ENDPOINT"
 
 
 def score(
@@ -61,15 +51,16 @@ def score(
     limit: int | None = None,
     timeout: float = 30.0,
     sandbox: Any = None,
-    cluster_field: str = "cluster",
+    cluster_field: str | None = None,
 ) -> ScoreReport:
     """Score ``rows`` with ``grader`` locally and return a :class:`ScoreReport`.
 
-    ``grader``: any grader, a config dict, or anything with a ``.grader()`` method (a Workbench).
-    ``rows``: a DataFrame, a list of dicts or a JSONL path; ``output`` names the model-output column.
-    ``judge``: a :class:`~rftkit_nb.scoring.judge.Judge`, an openai (Azure)OpenAI client, ``None`` to use
-    the environment (``OPENAI_API_KEY`` / ``AZURE_OPENAI_*``), or ``False`` for none (judges are then
-    ``skipped``). ``timeout`` is the per-row limit for python graders.
+    ``grader``: any grader, a config dict, or anything with a ``.grader()`` method (a Workbench, whose
+    cluster field is then used). ``rows``: a DataFrame, a list of dicts or a JSONL path; ``output`` names
+    the model-output column. ``judge``: a :class:`~rftkit_nb.scoring.judge.Judge`, an openai
+    (Azure)OpenAI client, ``None`` to use the environment (``OPENAI_API_KEY`` / ``AZURE_OPENAI_*``), or
+    ``False`` for none (judges are then ``skipped``). ``timeout`` is the per-row limit for python graders;
+    ``cluster_field`` the item field the report groups by (default ``cluster``).
     """
     kwargs = dict(output=output, judge=judge, concurrency=concurrency, cache=cache, progress=progress,
                   limit=limit, timeout=timeout, sandbox=sandbox, cluster_field=cluster_field)  # fmt: skip
@@ -79,14 +70,22 @@ def score(
 async def ascore(
     grader: Any, rows: Any, *, cancel: threading.Event | None = None, **options: Any
 ) -> ScoreReport:
-    """The async twin of :func:`score` (same arguments), for callers that own an event loop."""
+    """The async twin of :func:`score` (same arguments), for callers that own an event loop.
+
+    The local graders run on a worker thread, so the caller's loop stays responsive.
+    """
+    options.setdefault("cluster_field", None)
+    if options["cluster_field"] is None:
+        options["cluster_field"] = getattr(grader, "cluster_field", None) or "cluster"
     grader = _as_grader(grader)
     sample_rows = load_rows(rows, output=options.get("output", "output_text"), limit=options.get("limit"))
     run = _Run(grader, sample_rows, cancel or threading.Event(), options)
     try:
         await run.execute()
     except asyncio.CancelledError:
-        run.interrupted = True
+        run.cancel.set()
+    finally:
+        run.close()
     return run.report()
 
 
@@ -113,134 +112,60 @@ class _Run:
             dict(grader.graders) if isinstance(grader, MultiGrader) else {grader.name: grader}
         )
         self.outcomes: dict[str, list[Outcome | None]] = {k: [None] * len(rows) for k in self.leaves}
-        self.interrupted = False
-        self.judge_calls = 0
+        self.judges = JudgePhase(self.leaves, rows, self.outcomes)
+        self.bar = _progress(self.options.get("progress", True))
 
     async def execute(self) -> None:
-        self._run_local()
-        judge_keys = [k for k, g in self.leaves.items() if is_judge(g)]
-        if judge_keys and not self.cancel.is_set():
-            await self._run_judges(judge_keys)
-
-    def _run_local(self) -> None:
         local = {k: g for k, g in self.leaves.items() if not is_judge(g)}
-        if not local:
-            return
-        sandbox, owned = self._sandbox(local.values())
-        python = {k: g for k, g in local.items() if g.type == "python"}
-        # Python graders wait on worker processes: run them on a thread while the in-process metrics
-        # use this one, so both cores stay busy.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rftkit-python") if python else None
-        try:
-            pending = pool.submit(self._run_each, python, sandbox) if pool is not None else None
-            self._run_each({k: g for k, g in local.items() if k not in python}, sandbox)
-            if pending is not None:
-                pending.result()
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-            if owned and sandbox is not None:
-                sandbox.close()
-
-    def _run_each(self, graders: Mapping[str, BaseGrader], sandbox: Any) -> None:
-        for key, g in graders.items():
-            if self.cancel.is_set():
-                self.interrupted = True
-                return
-            self.outcomes[key] = list(run_local(g, self.rows, sandbox))
-
-    def _sandbox(self, graders: Any) -> tuple[Any, bool]:
-        if self.options.get("sandbox") is not None:
-            return self.options["sandbox"], False
-        if not any(g.type == "python" for g in graders):
-            return None, False
-        from rftkit_nb.scoring.sandbox import Sandbox
-
-        return Sandbox(timeout=self.options.get("timeout", 30.0)), True
+        if local:
+            if self.bar is not None:
+                self.bar.reset(total=len(local) * len(self.rows))
+                self.bar.set_description("local graders")
+            await asyncio.to_thread(
+                run_local_phase, local, self.rows, self.outcomes, cancel=self.cancel,
+                sandbox=self.options.get("sandbox"), timeout=self.options.get("timeout", 30.0),
+                advance=None if self.bar is None else self.bar.update,
+            )  # fmt: skip
+        keys = [k for k in self.leaves if k not in local]
+        if keys and not self.cancel.is_set():
+            await self._run_judges(keys)
 
     async def _run_judges(self, keys: list[str]) -> None:
-        applicable = self._applicability(keys)
-        for key in keys:
-            for i, applies in enumerate(applicable[key]):
-                if not applies:
-                    self.outcomes[key][i] = Outcome(
-                        None, NOT_APPLICABLE, None, "masked: the reward does not depend on it for this row"
-                    )
+        applicable = applicability(self.grader, keys, self.outcomes, len(self.rows))
+        self.judges.mask(applicable)
         judge = _make_judge(self.options)
         if judge is None:
-            for key in keys:
-                for i, applies in enumerate(applicable[key]):
-                    if applies:
-                        self.outcomes[key][i] = Outcome(None, SKIPPED, None, NO_JUDGE_HINT)
+            self.judges.skip(applicable)
             return
+        if self.bar is not None:
+            self.bar.set_description("judge")
         try:
-            await self._grade_with(judge, keys, applicable)
+            await self.judges.run(judge, applicable, self.bar)
         finally:
             # Always: its connections belong to this run's event loop, which ends with the run.
             # A judge passed in reconnects by itself when it is used again.
             await judge.aclose()
 
-    def _applicability(self, keys: list[str]) -> dict[str, list[bool]]:
-        """Whether the reward can depend on each judge, per row (given the local scores)."""
-        if not isinstance(self.grader, MultiGrader):
-            return {k: [True] * len(self.rows) for k in keys}
-        formula = parse_formula(self.grader.calculate_output)
-        bounds = {k: _bounds(self.leaves[k]) for k in keys}
-        result: dict[str, list[bool]] = {k: [] for k in keys}
-        for i in range(len(self.rows)):
-            local = {k: _value(self.outcomes[k][i]) for k in self.leaves if k not in bounds}
-            for key in keys:
-                result[key].append(_depends_on(formula, local, bounds, key))
-        return result
-
-    async def _grade_with(self, judge: Any, keys: list[str], applicable: dict[str, list[bool]]) -> None:
-        requests, slots = [], []
-        for key in keys:
-            g = self.leaves[key]
-            config = g.config  # once per grader, not once per row
-            for i, row in enumerate(self.rows):
-                if not applicable[key][i]:
-                    continue
-                try:
-                    requests.append(_request(g, row, config))
-                    slots.append((key, i))
-                except GradingError as e:
-                    self.outcomes[key][i] = Outcome.failed(e)
-        self.judge_calls = len(requests)
-        bar = _progress(len(requests), self.options.get("progress", True))
-
-        def done(n: int, answer: Any) -> None:
-            key, i = slots[n]
-            self.outcomes[key][i] = _outcome_from_answer(self.leaves[key], requests[n], answer)
-            if bar is not None:
-                bar.update(1)
-
-        try:
-            await _gather_answers(judge, requests, done)
-        finally:
-            if bar is not None:
-                bar.close()
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
     def report(self) -> ScoreReport:
-        rewards, flags = self._rewards()
-        return ScoreReport(
-            grader=self.grader, rows=self.rows, leaves=self.leaves, outcomes=self.outcomes,
-            rewards=rewards, reward_notes=flags, interrupted=self.interrupted,
-            judge_calls=self.judge_calls, cluster_field=self.options.get("cluster_field", "cluster"),
-        )  # fmt: skip
-
-    def _rewards(self) -> tuple[list[float | None], list[str]]:
         formula = (
             parse_formula(self.grader.calculate_output) if isinstance(self.grader, MultiGrader) else None
         )
-        rewards: list[float | None] = []
-        notes: list[str] = []
+        rewards, row_notes = [], []
         for i in range(len(self.rows)):
-            outs = {k: self.outcomes[k][i] for k in self.leaves}
-            reward, note = _reward(formula, outs)
+            reward, note = _reward(formula, {k: self.outcomes[k][i] for k in self.leaves})
             rewards.append(reward)
-            notes.append(note)
-        return rewards, notes
+            row_notes.append(note)
+        interrupted = any(o is None for outs in self.outcomes.values() for o in outs)
+        return ScoreReport(
+            grader=self.grader, rows=self.rows, leaves=self.leaves, outcomes=self.outcomes,
+            rewards=rewards, reward_notes=row_notes, interrupted=interrupted,
+            judge_calls=self.judges.calls, cluster_field=self.options["cluster_field"],
+            notes=run_notes(self.leaves, self.outcomes, self.judges.notes),
+        )  # fmt: skip
 
 
 def _reward(formula: Any, outs: Mapping[str, Outcome | None]) -> tuple[float | None, str]:
@@ -264,77 +189,31 @@ def _reward(formula: Any, outs: Mapping[str, Outcome | None]) -> tuple[float | N
         return None, f"formula failed: {e}"
 
 
-def _value(outcome: Outcome | None) -> float:
-    return outcome.score if outcome is not None and outcome.score is not None else 0.0
-
-
-def _bounds(grader: BaseGrader) -> tuple[float, float]:
-    return getattr(grader, "score_range", (0.0, 1.0))
-
-
-def _depends_on(
-    formula: Any, local: dict[str, float], bounds: dict[str, tuple[float, float]], key: str
-) -> bool:
-    """True unless the formula gives the same reward for the judge's lowest and highest score,
-    whatever the other judges say (tried at their bounds): then the judge is masked for this row."""
-    others = [k for k in bounds if k != key]
-    for corner in (0, 1):
-        env = {**local, **{k: bounds[k][corner] for k in others}}
-        try:
-            low = formula.evaluate({**env, key: bounds[key][0]})
-            high = formula.evaluate({**env, key: bounds[key][1]})
-        except FormulaEvaluationError:
-            return True
-        if abs(high - low) > 1e-12:
-            return True
-    return False
-
-
-def _request(grader: BaseGrader, row: SampleRow, config: Mapping[str, Any]) -> Any:
-    from rftkit_nb.core.templates import render
-
-    if isinstance(grader, TextSimilarityGrader):  # cosine: embeddings of both texts
-        return ("embed", render(grader.input, item=row.item, sample=row.sample),
-                render(grader.reference, item=row.item, sample=row.sample))  # fmt: skip
-    return build_judge_request(grader, row, config)  # type: ignore[arg-type]
-
-
-async def _gather_answers(judge: Any, requests: Sequence[Any], done: Any) -> None:
-    chat = [(n, r) for n, r in enumerate(requests) if not isinstance(r, tuple)]
-    embeds = [(n, r) for n, r in enumerate(requests) if isinstance(r, tuple)]
-    if chat:
-        await judge.grade_many([r for _, r in chat], on_done=lambda j, a: done(chat[j][0], a))
-    if embeds:
-        texts = [t for _, r in embeds for t in (r[1], r[2])]
-        try:
-            vectors = await judge.embed_many("text-embedding-3-large", texts)
-        except Exception as e:  # one translated failure for the whole batch of embeddings
-            for n, _ in embeds:
-                done(n, GradingError(f"embeddings failed: {e}", category="model_grader_server_error"))
-            return
-        for j, (n, _) in enumerate(embeds):
-            done(n, (vectors[2 * j], vectors[2 * j + 1]))
-
-
-def _outcome_from_answer(grader: BaseGrader, request: Any, answer: Any) -> Outcome:
-    if isinstance(answer, GradingError):
-        return Outcome.failed(answer)
-    if isinstance(answer, tuple):  # cosine embeddings
-        from rftkit_nb.scoring.similarity import cosine
-
-        try:
-            return Outcome(cosine(*answer), info={"note": "cosine is evals-only; RFT rejects it"})
-        except GradingError as e:
-            return Outcome.failed(e)
-    info = {"steps": answer.steps, "raw": answer.raw, "cached": answer.cached}
-    if answer.error:
-        return Outcome(None, ERROR, answer.error, answer.detail, info)
-    if grader.type == "label_model":
-        passing = answer.result in getattr(grader, "passing_labels", ())
-        return Outcome(1.0 if passing else 0.0, info={**info, "label": answer.result})
-    if answer.clamped:
-        info["clamped"] = True
-    return Outcome(float(answer.result), info=info)
+def run_notes(
+    leaves: Mapping[str, BaseGrader],
+    outcomes: Mapping[str, Sequence[Outcome | None]],
+    judge_notes: Sequence[str],
+) -> list[str]:
+    """What the user should know about the whole run, one line each."""
+    notes: list[str] = []
+    for key, outs in outcomes.items():
+        done = [o for o in outs if o is not None]
+        approximate = next((o.info["approximate"] for o in done if o.info.get("approximate")), None)
+        if approximate:
+            notes.append(
+                f"{key}: local {leaves[key].evaluation_metric} values are approximate: {approximate}"
+            )  # type: ignore[attr-defined]
+        clamped = sum(1 for o in done if o.info.get("clamped"))
+        if clamped:
+            notes.append(
+                f"{key}: {clamped} judge result(s) were outside the range and clamped, as the service does"
+            )
+        if any(o.state == SKIPPED for o in done):
+            detail = next(o.detail for o in done if o.state == SKIPPED)
+            notes.append(f"{key}: skipped ({detail})")
+        if any(o.info.get("note") for o in done):
+            notes.append(f"{key}: {next(o.info['note'] for o in done if o.info.get('note'))}")
+    return notes + list(judge_notes)
 
 
 def _make_judge(options: Mapping[str, Any]) -> Any:
@@ -351,12 +230,13 @@ def _make_judge(options: Mapping[str, Any]) -> Any:
     return Judge(judge, **kw)  # an openai client
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled or total == 0:
+def _progress(enabled: bool) -> Any:
+    if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="judge", unit="call", delay=1.0, leave=False)
+    # delay: quick runs (most of them) show no bar at all.
+    return tqdm(total=0, unit="row", delay=1.0, leave=False)
 
 
 def _run_in_thread(make: Any) -> ScoreReport:
@@ -387,15 +267,19 @@ def _run_in_thread(make: Any) -> ScoreReport:
         if not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed in between: nothing to cancel
                 loop.call_soon_threadsafe(task.cancel)
-        kind, value = outcome.get()
+        kind, value = _wait(outcome, patient=True)
     if kind == "error":
         raise value
     return value
 
 
-def _wait(results: queue.Queue[tuple[str, Any]]) -> tuple[str, Any]:
+def _wait(results: queue.Queue[tuple[str, Any]], *, patient: bool = False) -> tuple[str, Any]:
+    """Wait for the run's outcome; when ``patient``, a further Ctrl-C does not abandon the finished rows."""
     while True:
         try:
             return results.get(timeout=0.1)
         except queue.Empty:
             continue
+        except KeyboardInterrupt:
+            if not patient:
+                raise

@@ -19,6 +19,7 @@ import pandas as pd
 from rftkit_nb.core import html as h
 from rftkit_nb.core.clusters import read_path
 from rftkit_nb.core.graders import BaseGrader
+from rftkit_nb.core.project import atomic_write
 from rftkit_nb.core.templates import template_fields
 from rftkit_nb.scoring.rows import SampleRow
 from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, Outcome
@@ -41,6 +42,7 @@ class ScoreReport:
     interrupted: bool = False
     judge_calls: int = 0
     cluster_field: str = "cluster"
+    notes: list[str] = field(default_factory=list)  # about the whole run: approximations, skips, cache
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -64,6 +66,7 @@ class ScoreReport:
             columns[f"{key}.score"] = pd.array([o.score if o else None for o in outs], dtype="Float64")
             columns[f"{key}.state"] = [o.state if o else "unfinished" for o in outs]
             columns[f"{key}.error"] = [o.error if o else None for o in outs]
+            columns[f"{key}.detail"] = [(o.detail or None) if o else None for o in outs]
         return pd.DataFrame(columns, index=pd.Index([r.index for r in self.rows]))
 
     def __len__(self) -> int:
@@ -124,7 +127,7 @@ class ScoreReport:
             lines.append(json.dumps(record, ensure_ascii=False))
         text = "\n".join(lines) + ("\n" if lines else "")
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            atomic_write(Path(path), text)
         return text
 
     # --- display ---------------------------------------------------------------------------------
@@ -137,7 +140,10 @@ class ScoreReport:
         return f"{len(self.rows)} rows, {mean}, {flagged} flagged{extra}"
 
     def __repr__(self) -> str:
-        lines = [f"ScoreReport({self.grader.name!r}): {self._headline()}"]
+        lines = [
+            f"ScoreReport({self.grader.name!r}): {self._headline()}",
+            *(f"note: {n}" for n in self.notes),
+        ]
         shown = self.frame.head(10)
         lines.append(shown.to_string(max_colwidth=40))
         if len(self.frame) > 10:
@@ -160,6 +166,7 @@ class ScoreReport:
             else ""
         )
         hint = "<div style='opacity:.7'><code>.row(i)</code> explains a row; <code>.summary()</code> aggregates</div>"
+        hint = "".join(f"<div>{h.badge('note', 'info')} {h.esc(n)}</div>" for n in self.notes) + hint
         return h.card(f"score report: {self.grader.name}", self._headline(),
                       body_html=h.table(headers, rows) + more + hint)  # fmt: skip
 
@@ -228,8 +235,8 @@ class RowExplanation:
             state = "unfinished" if o is None else o.state
             value = "" if o is None or o.score is None else f" {o.score:.4g}"
             lines.append(f"  {g['key']} ({g['type']}): {state}{value}")
-            if o is not None and o.error:
-                lines.append(f"    {o.error}: {h.shorten(o.detail, 300)}")
+            if o is not None and (o.error or o.detail):
+                lines.append(f"    {o.error + ': ' if o.error else ''}{h.shorten(o.detail, 300)}")
             for step in (o.info.get("steps") if o else None) or []:
                 lines.append(f"    - {step.get('description', '')} -> {step.get('conclusion', '')}")
             if o is not None and o.info.get("stdout"):
@@ -251,6 +258,9 @@ class RowExplanation:
                            for f, t in g["rendered"])  # fmt: skip
             if o is not None and o.error:
                 body += f"<div>{h.badge(o.error, 'error')}<pre style='white-space:pre-wrap'>{h.esc(o.detail)}</pre></div>"
+            elif o is not None and o.detail:
+                body += f"<div style='opacity:.8'>{h.esc(o.detail)}</div>"
+
             steps = (o.info.get("steps") if o else None) or []
             body += "".join(
                 f"<li>{h.esc(s.get('description', ''))} → {h.esc(s.get('conclusion', ''))}</li>"

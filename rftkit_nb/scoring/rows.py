@@ -25,6 +25,8 @@ from rftkit_nb.errors import ConfigError
 __all__ = ["SampleRow", "load_rows"]
 
 _SAMPLE_COLUMNS = ("output_tools", "output_json", "choices", "output_audio")
+# pandas' missing-value markers, named rather than imported (pandas is optional for this module)
+_MISSING_TYPES = frozenset({"NAType", "NaTType"})
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,26 @@ def _read_jsonl(path: Path) -> tuple[list[Any], list[Any]]:
 
 
 def _clean(value: Any) -> Any:
-    # pandas fills absent cells with NaN; a missing field must look missing, not like a number.
-    if isinstance(value, float) and math.isnan(value):
+    """Make a cell JSON-like, as the service's items are: what graders and templates can rely on.
+
+    NaN (pandas' empty cell) is a missing value; numpy values become Python ones; dates and times
+    become ISO strings; anything else that JSON cannot hold becomes its ``str``.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if type(value).__name__ in _MISSING_TYPES:
         return None
-    if hasattr(value, "tolist") and not isinstance(value, str | bytes):  # numpy arrays and scalars
-        return value.tolist()
-    return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _clean(value.tolist())
+    if hasattr(value, "isoformat"):  # datetime, date, time, pandas Timestamp
+        return value.isoformat()
+    return str(value)
 
 
 def _split(index: Any, record: dict[str, Any], output: str, position: int) -> SampleRow:

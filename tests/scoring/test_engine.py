@@ -544,3 +544,67 @@ def test_score_when_progress_on_and_run_is_long_then_a_bar_shows_judge_calls(tmp
         )
     assert report.frame["q.state"].eq("scored").all()
     assert "judge" in capsys.readouterr().err  # tqdm shows after 1 s; quick runs stay quiet
+
+
+# --- review follow-ups: interrupts in the local phase, odd cells, masking soundness, notes ----------
+
+
+def test_score_when_interrupted_during_python_graders_then_returns_promptly_with_partial_rows():
+    g = PythonGrader(
+        name="slow", source="import time\n\ndef grade(sample, item):\n    time.sleep(0.002)\n    return 1.0\n"
+    )
+    rows = [{"output_text": str(i)} for i in range(6_000)]
+    timer = threading.Timer(0.8, _thread.interrupt_main)
+    timer.start()
+    try:
+        report = score(g, rows, judge=False, progress=False)
+    finally:
+        timer.cancel()
+    states = report.frame["slow.state"]
+    assert report.interrupted
+    assert states.eq("unfinished").any()
+    assert report.frame["reward"].isna().sum() == states.eq("unfinished").sum()
+
+
+def test_score_when_cells_hold_dates_and_numpy_values_then_python_graders_see_json_values():
+    g = PythonGrader(
+        name="p",
+        source="def grade(sample, item):\n    return 1.0 if item['when'].startswith('2026-01-02') else 0.0\n",
+    )
+    frame = pd.DataFrame({"when": [pd.Timestamp("2026-01-02 10:00")], "output_text": ["x"]})
+    assert score(g, frame, judge=False, progress=False).frame["reward"].tolist() == [1.0]
+
+
+def test_score_when_formula_is_nonlinear_in_judges_then_no_judge_is_masked(judge, server):
+    g = MultiGrader(
+        name="m", graders={"a": rubric("a"), "b": rubric("b")}, calculate_output="a * b * (1 - b)"
+    )
+    report = score(g, [{"output_text": "x\nSCORE: 0.5"}], judge=judge, progress=False)
+    assert report.frame["a.state"].iloc[0] == "scored"
+    assert report.frame["b.state"].iloc[0] == "scored"
+    assert report.frame["reward"].iloc[0] == pytest.approx(0.5 * 0.5 * 0.5)
+
+
+def test_report_when_metric_approximate_or_judge_skipped_then_notes_and_details_say_so():
+    sim = TextSimilarityGrader(
+        name="sim", input="{{ sample.output_text }}", reference="{{ item.ref }}", evaluation_metric="bleu"
+    )
+    g = MultiGrader(name="m", graders={"sim": sim, "q": rubric("q")}, calculate_output="(sim + q) / 2")
+    report = score(g, [{"ref": "a b c", "output_text": "a b c"}], judge=False, progress=False)
+    assert any(n.startswith("sim: local bleu values are approximate") for n in report.notes)
+    assert any(n.startswith("q: skipped (no judge configured") for n in report.notes)
+    assert report.frame["q.detail"].iloc[0].startswith("no judge configured")
+    assert "no judge configured" in repr(report.row(0))
+    assert "note: q: skipped" in repr(report)
+
+
+def test_score_when_given_an_object_with_cluster_field_then_report_groups_by_it():
+    class Bench:
+        cluster_field = "meta.kind"
+
+        def grader(self):
+            return EXACT
+
+    rows = [{"meta": {"kind": "k1"}, "answer": "a", "output_text": "a"}]
+    report = score(Bench(), rows, judge=False, progress=False)
+    assert report.frame["cluster"].tolist() == ["k1"]
