@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rftkit_nb.core import html as h
 from rftkit_nb.errors import ConfigError
 
-__all__ = ["ClusterMap", "read_path"]
+__all__ = ["ClusterMap", "cluster_name", "read_path"]
 
 
 def read_path(item: Mapping[str, Any], path: str) -> Any:
@@ -33,6 +33,24 @@ def read_path(item: Mapping[str, Any], path: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def cluster_name(value: object) -> str | None:
+    """The cluster name a row's value stands for: None when absent (None or NaN), else its text.
+
+    A float that is a whole number names the cluster without ``.0``, since a pandas number column with gaps
+    turns cluster 1 into 1.0. IndicatorGrader's generated source does exactly the same in the sandbox.
+
+    Example::
+
+        >>> cluster_name(1.0), cluster_name(1.5), cluster_name("math"), cluster_name(float("nan"))
+        ('1', '1.5', 'math', None)
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class ClusterMap(BaseModel):
@@ -103,9 +121,8 @@ class ClusterMap(BaseModel):
         return [c for c, rs in self.clusters.items() if not rs]
 
     def cluster_of(self, item: Mapping[str, Any]) -> str | None:
-        """The cluster of a dataset row, read at ``field``; None when absent."""
-        value = read_path(item, self.field)
-        return None if value is None else str(value)
+        """The cluster of a dataset row, read at ``field`` (see :func:`cluster_name`); None when absent."""
+        return cluster_name(read_path(item, self.field))
 
     # --- edits (each tells observers) ------------------------------------------------------------
 

@@ -288,16 +288,28 @@ def _apply(op: str, a: float, b: float) -> float:
 
 
 def _power_deps(left: _Expr, right: _Expr) -> _DepFn:
-    return lambda known: (
-        lambda a, b: _settled(lambda: math.pow(a, b), a, b)  # type: ignore[arg-type]
-    )(left.deps(known), right.deps(known))
+    def deps(known: Mapping[str, float]) -> _Partial:
+        base, exponent = left.deps(known), right.deps(known)
+        if isinstance(base, frozenset) or isinstance(exponent, frozenset):
+            return _unknowns(base, exponent)
+        return _settled(lambda: math.pow(base, exponent))
+
+    return deps
 
 
 def _call_deps(name: str, args: list[_Expr]) -> _DepFn:
     parts = [a.deps for a in args]
     if name in ("min", "max"):
         pick = min if name == "min" else max
-        return lambda known: (lambda xs: _settled(lambda: pick(xs), *xs))([p(known) for p in parts])  # type: ignore[arg-type]
+
+        def extreme(known: Mapping[str, float]) -> _Partial:
+            xs = [p(known) for p in parts]
+            numbers = [x for x in xs if not isinstance(x, frozenset)]
+            if len(numbers) < len(xs):
+                return _unknowns(*xs)
+            return _settled(lambda: pick(numbers))
+
+        return extreme
     fn, (part,) = _UNARY_FUNCTIONS[name], parts
     domain = _DOMAINS.get(name, (lambda x: True, ""))[0]
 

@@ -20,9 +20,10 @@ Example::
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -35,12 +36,15 @@ from pydantic import (
 
 from rftkit_nb.core import html as h
 from rftkit_nb.core.pysource import python_source_problems, source_of
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.core.templates import find_variables, template_fields
+from rftkit_nb.errors import ConfigError, TemplateError
 
 __all__ = [
     "GRADER_MODELS",
+    "NON_REASONING_MODEL_PREFIXES",
     "REASONING_MODEL_PREFIXES",
     "RFT_TOP_LEVEL_TYPES",
+    "SIMILARITY_METRICS",
     "BaseGrader",
     "InputAudio",
     "InputImage",
@@ -52,6 +56,7 @@ __all__ = [
     "PythonGrader",
     "SamplingParams",
     "ScoreModelGrader",
+    "SimilarityMetric",
     "StringCheckGrader",
     "TextSimilarityGrader",
     "UnknownGrader",
@@ -74,14 +79,18 @@ GRADER_MODELS: tuple[str, ...] = (
 )
 #: Model name prefixes of reasoning models: these reject ``temperature``; the others reject ``reasoning_effort``.
 REASONING_MODEL_PREFIXES: tuple[str, ...] = ("o1", "o3", "o4", "gpt-5")
+#: Exceptions to REASONING_MODEL_PREFIXES: the chat-tuned gpt-5 models take temperature like gpt-4.1.
+NON_REASONING_MODEL_PREFIXES: tuple[str, ...] = ("gpt-5-chat",)
 #: The grader types ``method.reinforcement.grader`` accepts at the top level.
 RFT_TOP_LEVEL_TYPES: frozenset[str] = frozenset(
     {"string_check", "text_similarity", "python", "score_model", "multi"}
 )
-SIMILARITY_METRICS: tuple[str, ...] = (
+#: text_similarity's ``evaluation_metric`` values; the tuple below is read from this one definition.
+SimilarityMetric = Literal[
     "cosine", "fuzzy_match", "bleu", "gleu", "meteor",
     "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
-)  # fmt: skip
+]  # fmt: skip
+SIMILARITY_METRICS: tuple[str, ...] = get_args(SimilarityMetric)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -92,8 +101,16 @@ def is_identifier(name: str) -> bool:
 
 
 def is_reasoning_model(model: str) -> bool:
-    """True for o-series and gpt-5 models (which take ``reasoning_effort`` and reject ``temperature``)."""
-    return model.startswith(REASONING_MODEL_PREFIXES)
+    """True for o-series and gpt-5 models (which take ``reasoning_effort`` and reject ``temperature``).
+
+    The chat-tuned ``gpt-5-chat*`` models are not reasoning models.
+
+    Example::
+
+        >>> is_reasoning_model("o4-mini-2025-04-16"), is_reasoning_model("gpt-5-chat-latest")
+        (True, False)
+    """
+    return model.startswith(REASONING_MODEL_PREFIXES) and not model.startswith(NON_REASONING_MODEL_PREFIXES)
 
 
 class _Strict(BaseModel):
@@ -199,6 +216,9 @@ class BaseGrader(_Strict):
     type: str
     name: str = Field(min_length=1)
 
+    #: Whether the ``{{ ... }}`` templates of ``.config`` are checked (not for types this library doesn't model).
+    _checks_templates: ClassVar[bool] = True
+
     def __init__(self, /, **data: Any) -> None:
         try:
             super().__init__(**data)
@@ -206,6 +226,45 @@ class BaseGrader(_Strict):
             default = type(self).model_fields["type"].default
             kind = default if isinstance(default, str) else str(data.get("type", "grader"))
             raise ConfigError(_describe(e, kind, data.get("name"))) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):  # private state is never validated
+            super().__setattr__(name, value)
+            return
+        # Pydantic keeps a value that failed an after-validator; put everything back instead.
+        fields, private, fields_set = (
+            dict(self.__dict__), dict(self.__pydantic_private__ or {}), set(self.model_fields_set)
+        )  # fmt: skip
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as e:
+            self.__dict__.clear()
+            self.__dict__.update(fields)
+            if self.__pydantic_private__ is not None:
+                self.__pydantic_private__.clear()
+                self.__pydantic_private__.update(private)
+            self.model_fields_set.clear()
+            self.model_fields_set.update(fields_set)
+            raise ConfigError(_describe(e, self.type, self.name)) from None
+
+    @model_validator(mode="after")
+    def _derive_then_check_templates(self) -> BaseGrader:
+        # Runs on construction and on every assignment, so derived fields and templates never go stale.
+        self._derive()
+        if self._checks_templates:
+            for where, text in template_fields(self.config):
+                try:
+                    find_variables(text)
+                except TemplateError as e:
+                    raise ValueError(f"{where}: {e}") from None
+        return self
+
+    def _derive(self) -> None:
+        """Recompute the fields computed from others (for subclasses that have any)."""
+
+    def _set_derived(self, field: str, value: Any) -> None:
+        # Written past validation: the value is generated here, and assigning would re-run this validator.
+        self.__dict__[field] = value
 
     @property
     def config(self) -> dict[str, Any]:
@@ -258,10 +317,7 @@ class TextSimilarityGrader(BaseGrader):
     type: Literal["text_similarity"] = "text_similarity"
     input: str
     reference: str
-    evaluation_metric: Literal[
-        "cosine", "fuzzy_match", "bleu", "gleu", "meteor",
-        "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
-    ]  # fmt: skip
+    evaluation_metric: SimilarityMetric
     pass_threshold: float | None = None  # evals-only; kept when imported, never emitted by default
 
     def summary(self) -> list[tuple[str, object]]:
@@ -302,6 +358,8 @@ class ScoreModelGrader(_ModelGrader):
     @field_validator("range")
     @classmethod
     def _range_ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not all(math.isfinite(x) for x in v):
+            raise ValueError(f"range must be two finite numbers [min, max], got {list(v)}")
         if v is not None and not v[0] < v[1]:
             raise ValueError(f"range must be [min, max] with min < max, got {list(v)}")
         return v
@@ -381,6 +439,7 @@ class UnknownGrader(BaseGrader):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     type: str
+    _checks_templates: ClassVar[bool] = False  # its fields' meaning is unknown, so nothing is checked
 
     @property
     def config(self) -> dict[str, Any]:
@@ -404,7 +463,7 @@ class MultiGrader(BaseGrader):
     @field_validator("graders", mode="before")
     @classmethod
     def _build_subgraders(cls, v: Any) -> Any:
-        if isinstance(v, BaseGrader) or (isinstance(v, Mapping) and "type" in v and "name" in v):
+        if isinstance(v, BaseGrader) or _is_one_grader_dict(v):
             raise ValueError(
                 "graders must be an object mapping each formula variable to a sub-grader "
                 "(e.g. {'accuracy': {...}}), not a single grader"
@@ -458,6 +517,13 @@ class MultiGrader(BaseGrader):
         inner = h.table(["key", "type", "name"], rows)
         return h.card(self.name, self.type, [("formula", self.calculate_output)],
                       body_html=inner, config=self.config)  # fmt: skip
+
+
+def _is_one_grader_dict(v: Any) -> bool:
+    """A grader's own config rather than sub-graders keyed by variable (keys may be 'type', 'name'...)."""
+    if not isinstance(v, Mapping) or "type" not in v:
+        return False
+    return not all(isinstance(g, BaseGrader) or (isinstance(g, Mapping) and "type" in g) for g in v.values())
 
 
 _TYPES: dict[str, type[BaseGrader]] = {
@@ -517,9 +583,10 @@ def _describe(error: ValidationError, kind: str, name: object) -> str:
     """One readable line per problem, naming the field path."""
     problems = []
     for err in error.errors(include_url=False)[:3]:
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")) or "(grader)"
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
         msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{loc}: {msg}")
+        # Whole-grader checks name their field inside the message.
+        problems.append(f"{loc}: {msg}" if loc else msg)
     label = f"{kind} grader {name!r}" if name else f"{kind} grader"
     more = f" (+{error.error_count() - 3} more)" if error.error_count() > 3 else ""
     return f"invalid {label}: " + "; ".join(problems) + more

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,9 +33,11 @@ from rftkit_nb.core.graders import (
     ScoreModelGrader,
     TextSimilarityGrader,
     UnknownGrader,
+    is_identifier,
     is_reasoning_model,
 )
 from rftkit_nb.core.pysource import python_source_problems
+from rftkit_nb.core.rubrics import FormattingGrader
 from rftkit_nb.core.templates import find_variables, template_fields
 from rftkit_nb.errors import FormulaError, TemplateError
 
@@ -122,6 +124,7 @@ def lint(
         elif isinstance(grader, UnknownGrader):
             add("warning", grader.name, f"type {grader.type!r} is not one of OpenAI's RFT grader types")
     _lint_one(grader, grader.name, add, for_rft=for_rft, strict_sampling=strict_sampling, top=True)
+    _lint_names(grader, add)
     variables = _lint_templates(grader, add)
     if dataset is not None:
         rows = _records(dataset)
@@ -151,13 +154,6 @@ def _lint_one(
                     f"{where}.range",
                     f"range {[lo, hi]} leaves [0, 1]; whether RFT rescales rewards is unconfirmed",
                 )
-        # label_model has no pass_threshold field at all.
-        if getattr(g, "pass_threshold", None) is not None:
-            add(
-                "warning",
-                f"{where}.pass_threshold",
-                "pass_threshold is evals-only; RFT ignores it (leave it out)",
-            )
     elif isinstance(g, TextSimilarityGrader):
         if for_rft and g.evaluation_metric == "cosine":
             add(
@@ -165,14 +161,53 @@ def _lint_one(
                 f"{where}.evaluation_metric",
                 "cosine is evals-only; RFT rejects it: use fuzzy_match, bleu or rouge_*",
             )
-        if g.pass_threshold is not None:
-            add(
-                "warning",
-                f"{where}.pass_threshold",
-                "pass_threshold is evals-only; RFT ignores it (leave it out)",
-            )
     elif isinstance(g, PythonGrader):
         _lint_python(g, where, add)
+        if isinstance(g, FormattingGrader):
+            _lint_formatting(g, where, add)
+    _lint_pass_threshold(g, where, add)
+
+
+def _lint_pass_threshold(g: BaseGrader, where: str, add: Any) -> None:
+    # label_model and multi have no pass_threshold field at all.
+    if getattr(g, "pass_threshold", None) is not None:
+        add(
+            "warning",
+            f"{where}.pass_threshold",
+            "pass_threshold is evals-only; RFT ignores it (leave it out)",
+        )
+
+
+def _walk(g: BaseGrader, where: str) -> Iterator[tuple[str, BaseGrader]]:
+    yield where, g
+    if isinstance(g, MultiGrader):
+        for key, sub in g.graders.items():
+            yield from _walk(sub, f"{where}.graders.{key}")
+
+
+def _lint_names(grader: BaseGrader, add: Any) -> None:
+    """Every name in the tree is an identifier and unique: results and sub-rewards are matched by name."""
+    first: dict[str, str] = {}
+    for where, g in _walk(grader, grader.name):
+        if not is_identifier(g.name):
+            add("error", f"{where}.name", f"name {g.name!r} is not an identifier: use letters, digits and _")
+        if g.name in first:
+            add(
+                "error",
+                f"{where}.name",
+                f"name {g.name!r} is also the name of {first[g.name]}; grader names must be unique",
+            )
+        first.setdefault(g.name, where)
+
+
+def _lint_formatting(g: FormattingGrader, where: str, add: Any) -> None:
+    if not g.required_fields and g.json_schema is None and g.source == g.render_source():
+        add(
+            "info",
+            where,
+            "checks only that the output is a JSON object (any object scores 1); "
+            "set required_fields or json_schema to check what is in it",
+        )
 
 
 def _lint_multi(
@@ -238,12 +273,6 @@ def _lint_model(
 def _lint_python(g: PythonGrader, where: str, add: Any) -> None:
     for problem in python_source_problems(g.source):
         add("error", f"{where}.source", problem)
-    if g.pass_threshold is not None:
-        add(
-            "warning",
-            f"{where}.pass_threshold",
-            "pass_threshold is evals-only; RFT ignores it (leave it out)",
-        )
     if g.image_tag is not None and g.image_tag not in KNOWN_IMAGE_TAGS:
         add("warning", f"{where}.image_tag", f"image_tag {g.image_tag!r} is undocumented (known: 2025-05-08)")
     try:
@@ -328,29 +357,55 @@ def _absent(var: Any, row: Mapping[str, Any], resolve: Any) -> bool:
         return True
 
 
+def _messages_problem(messages: object) -> str | None:
+    """Why a row's ``messages`` is not a list of message objects, or None."""
+    if not isinstance(messages, list):
+        return f"messages is {type(messages).__name__}, not a list of {{role, content}} objects"
+    for j, m in enumerate(messages):
+        if not isinstance(m, Mapping):
+            return f"messages[{j}] is {type(m).__name__}, not a {{role, content}} object"
+    return None
+
+
 def _lint_messages(rows: list[Mapping[str, Any]], add: Any) -> None:
-    allowed = {"developer", "user", "assistant", "tool"}
-    no_messages = [i for i, r in enumerate(rows) if not r.get("messages")]
-    if no_messages and len(no_messages) < len(rows):
+    objects = {i: r for i, r in enumerate(rows) if isinstance(r, Mapping)}
+    if len(objects) < len(rows):
+        first = next(i for i in range(len(rows)) if i not in objects)
+        add("error", "dataset", f"{len(rows) - len(objects)} rows are not JSON objects (first: row {first})")
+    no_messages = [i for i, r in objects.items() if not r.get("messages")]
+    if objects and len(no_messages) == len(objects):
+        add(
+            "warning",
+            "dataset.messages",
+            "no row has messages; RFT rows need messages (the prompt to answer)",
+        )
+        return
+    if no_messages:
         add(
             "error",
             "dataset.messages",
             f"{len(no_messages)} rows have no messages (first: row {no_messages[0]})",
         )
-    bad_roles = sorted(
-        {m.get("role") for r in rows for m in r.get("messages") or () if isinstance(m, Mapping)} - allowed,
-        key=str,
-    )
+    malformed = [
+        (i, p) for i, r in objects.items() if r.get("messages") and (p := _messages_problem(r["messages"]))
+    ]
+    if malformed:
+        add(
+            "error",
+            "dataset.messages",
+            f"{len(malformed)} rows have malformed messages (first: row {malformed[0][0]}: {malformed[0][1]})",
+        )
+    bad = {i for i, _ in malformed}
+    lists = [r["messages"] for i, r in objects.items() if r.get("messages") and i not in bad]
+    allowed = {"developer", "user", "assistant", "tool"}
+    roles = {r if isinstance(r := m.get("role"), str | None) else repr(r) for ms in lists for m in ms}
+    bad_roles = sorted(roles - allowed, key=str)
     if bad_roles:
         add(
             "error",
             "dataset.messages",
             f"roles {bad_roles} are not allowed in RFT rows (use developer, user, assistant, tool)",
         )
-    not_user_last = [
-        i for i, r in enumerate(rows) if r.get("messages") and r["messages"][-1].get("role") != "user"
-    ]
+    not_user_last = sum(1 for ms in lists if ms[-1].get("role") != "user")
     if not_user_last:
-        add(
-            "warning", "dataset.messages", f"in {len(not_user_last)} rows the last message is not a user turn"
-        )
+        add("warning", "dataset.messages", f"in {not_user_last} rows the last message is not a user turn")

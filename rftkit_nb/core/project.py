@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -40,12 +41,15 @@ from rftkit_nb.errors import ConfigError, ProjectFileError
 __all__ = [
     "PROJECT_FORMAT",
     "PROJECT_VERSION",
+    "FileStamp",
     "ProjectState",
     "RubricSpec",
     "atomic_write",
     "cluster_map",
+    "disk_stamp",
     "dumps",
     "finite_weight",
+    "item_fields_of",
     "parse_state",
     "read_project",
     "rubric_spec",
@@ -78,14 +82,27 @@ class RubricSpec:
         """The rubric's score_model judge."""
         extra: dict[str, Any] = {}
         if self.input is not None:
-            find_variables(self.input)  # a malformed {{ }} fails now, as a ConfigError
-            # The rubric stays the judge's instructions; the template replaces only what it is shown.
-            system = default_judge_messages(self.name, self.text, self.range, self.item_fields)[0]
+            # The rubric stays the judge's instructions; the template replaces only what it is shown, so
+            # the instructions name the row fields the template shows, not the default prompt's.
+            shown = item_fields_of(self.input)
+            system = default_judge_messages(self.name, self.text, self.range, shown)[0]
             extra["input"] = [system, {"role": "user", "content": self.input}]
         return RubricGrader(
             name=self.name, rubric=self.text, weight=self.weight, model=self.model,  # type: ignore[arg-type]
             range=self.range, item_fields=self.item_fields, **extra,
         )  # fmt: skip
+
+
+def item_fields_of(template: str) -> list[str]:
+    """The dataset-row fields a template reads (its ``{{ item.* }}`` variables), each once, in order.
+
+    Example::
+
+        >>> item_fields_of("Q: {{ item.question }} ({{ item.meta.kind }}) A: {{ sample.output_text }}")
+        ['question', 'meta.kind']
+    """
+    paths = (v.text.removeprefix("item.") for v in find_variables(template) if v.namespace == "item")
+    return list(dict.fromkeys(paths))
 
 
 def finite_weight(weight: object, owner: str) -> float:
@@ -202,10 +219,38 @@ def parse_state(data: Mapping[str, Any], source: str) -> ProjectState:
     return ProjectState(name, normalize, fmt, rubrics, graders, cmap)
 
 
-def read_project(path: Path) -> ProjectState:
+class FileStamp(NamedTuple):
+    """What a project file held when it was last read or written: its bytes' sha256, and its mtime.
+
+    Whether the file changed is decided on the digest alone: an mtime can tick less often than writes
+    land (1-2 s on some file systems) and changes on a checkout that rewrites the same bytes.
+    """
+
+    digest: str
+    mtime_ns: int
+
+
+def _read(path: Path) -> tuple[bytes, FileStamp]:
+    with open(path, "rb") as f:  # one open: the stamp describes exactly the bytes read
+        data = f.read()
+        return data, FileStamp(hashlib.sha256(data).hexdigest(), os.fstat(f.fileno()).st_mtime_ns)
+
+
+def disk_stamp(path: Path) -> FileStamp | None:
+    """The stamp of the file at ``path`` now; None when there is no file."""
+    try:
+        return _read(path)[1]
+    except (FileNotFoundError, NotADirectoryError):  # no file there (writing will say why, if it fails)
+        return None
+    except OSError as e:
+        raise ProjectFileError(f"cannot read project file {path}: {e.strerror or e}") from None
+
+
+def read_project(path: Path) -> tuple[ProjectState, FileStamp]:
     """Read and validate the project file at ``path``; it is only ever read here."""
     try:
-        data = json.loads(path.read_bytes())
+        raw, stamp = _read(path)
+        data = json.loads(raw)
     except OSError as e:
         raise ProjectFileError(f"cannot read project file {path}: {e.strerror or e}") from None
     except (ValueError, UnicodeDecodeError) as e:
@@ -226,7 +271,7 @@ def read_project(path: Path) -> ProjectState:
             f"project file {path} is format version {version}, newer than this rftkit_nb reads "
             f"({PROJECT_VERSION}): upgrade rftkit_nb; the file was left untouched"
         )
-    return parse_state(data, str(path))
+    return parse_state(data, str(path)), stamp
 
 
 def dumps(obj: Any) -> str:
@@ -234,14 +279,14 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` via a temp file in the same directory + fsync + ``os.replace``.
+def atomic_write(path: Path, text: str) -> FileStamp:
+    """Write ``text`` (UTF-8) via a temp file in the same directory + fsync + ``os.replace``; its stamp.
 
     Example::
 
         >>> import tempfile, pathlib
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     atomic_write(pathlib.Path(d, "x.json"), "{}\\n")
+        ...     _ = atomic_write(pathlib.Path(d, "x.json"), "{}\\n")
         ...     pathlib.Path(d, "x.json").read_text()
         '{}\\n'
     """
@@ -249,16 +294,19 @@ def atomic_write(path: Path, text: str) -> None:
     tmp = None
     try:
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        data = text.encode("utf-8")  # bytes, so the digest is of exactly what lands on disk
         with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=target.parent, delete=False, prefix=f".{target.name}.", suffix=".tmp"
+            "wb", dir=target.parent, delete=False, prefix=f".{target.name}.", suffix=".tmp"
         ) as f:
             tmp = f.name
-            f.write(text)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            mtime_ns = os.fstat(f.fileno()).st_mtime_ns  # os.replace keeps it; a later stat could race
         os.chmod(tmp, mode)
         os.replace(tmp, target)
         tmp = None
+        return FileStamp(hashlib.sha256(data).hexdigest(), mtime_ns)
     except OSError as e:
         raise ProjectFileError(f"could not write {path}: {e.strerror or e}; choose another path") from None
     finally:

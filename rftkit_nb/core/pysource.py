@@ -14,12 +14,16 @@ Example::
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
+import symtable
 import textwrap
 import types
 from collections.abc import Callable
 
 MAX_SOURCE_BYTES = 256 * 1024
+# Names every module has without defining them.
+_MODULE_NAMES = frozenset({"__name__", "__doc__", "__builtins__"})
 
 
 def python_source_problems(source: str) -> list[str]:
@@ -73,7 +77,9 @@ def source_of(obj: str | Callable[..., object] | types.ModuleType) -> str:
     """The source text to ship for a python grader given as text, a function, or a module.
 
     A function not named ``grade`` gets a ``grade = <name>`` alias; modules it uses through a global
-    name (``np`` for ``import numpy as np``) are imported at the top, since only this text is shipped.
+    name (``np`` for ``import numpy as np``) and names it imports from modules (``from math import floor``)
+    are imported at the top, since only this text is shipped. Any other global it uses (a constant, a helper
+    defined next to it) is not shipped, so that is a ``ValueError`` naming them.
     """
     if isinstance(obj, str):
         return obj
@@ -91,27 +97,61 @@ def source_of(obj: str | Callable[..., object] | types.ModuleType) -> str:
             raise ValueError(
                 f"cannot read the source of {obj.__name__}() ({e}); pass the source text instead"
             ) from None
-        imports = _module_imports(obj)
+        imports = _module_imports(obj, body)
         alias = "" if obj.__name__ == "grade" else f"\n\ngrade = {obj.__name__}\n"
         return (imports + "\n\n" if imports else "") + body.rstrip("\n") + "\n" + alias
     raise TypeError(f"source must be text, a function or a module, not {type(obj).__name__}")
 
 
-def _module_imports(fn: Callable[..., object]) -> str:
-    code = fn.__code__
-    names = set(code.co_names)
-    for const in code.co_consts:  # nested functions and comprehensions use globals too
-        if isinstance(const, types.CodeType):
-            names.update(const.co_names)
-    lines = []
-    for name in sorted(names):
-        value = fn.__globals__.get(name)
+def free_globals(source: str) -> list[str]:
+    """Global names ``source`` reads but neither defines, imports nor gets from builtins, sorted.
+
+    Example::
+
+        >>> free_globals("import math\\nLIMIT = 2\\ndef grade(s, i):\\n    return helper(math.pi, LIMIT, len(s))")
+        ['helper']
+    """
+    top = symtable.symtable(source, "<grader>", "exec")
+    defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    used: set[str] = set()
+    tables = [top]
+    while tables:
+        table = tables.pop()
+        tables.extend(table.get_children())
+        for sym in table.get_symbols():
+            if sym.is_declared_global() and sym.is_assigned():
+                defined.add(sym.get_name())  # `global X; X = ...` inside a function defines X
+            elif sym.is_global() and sym.is_referenced():
+                used.add(sym.get_name())
+    return sorted(used - defined - set(dir(builtins)) - _MODULE_NAMES)
+
+
+def _module_imports(fn: Callable[..., object], body: str) -> str:
+    """Import lines for the globals ``body`` uses; a ValueError names those that cannot be imported."""
+    lines: list[str] = []
+    outside: list[str] = []
+    namespace = getattr(fn, "__globals__", {})
+    try:
+        names = free_globals(body)
+    except SyntaxError:  # PythonGrader's own compile check reports it
+        return ""
+    for name in names:
+        value = namespace.get(name)
         if isinstance(value, types.ModuleType):
             module = value.__name__
             lines.append(f"import {module}" if module == name else f"import {module} as {name}")
         elif (origin := _importable_from(value, fn)) is not None:
             real = getattr(value, "__name__", name)
             lines.append(f"from {origin} import {real}" + ("" if real == name else f" as {name}"))
+        else:
+            outside.append(name)
+    if outside:
+        listed = " and ".join([", ".join(outside[:-1]), outside[-1]] if len(outside) > 1 else outside)
+        which, them = ("is", "it") if len(outside) == 1 else ("are", "them")
+        raise ValueError(
+            f"{fn.__name__}() uses {listed}, which {which} defined outside it; "
+            f"pass a module or source text that includes {them}"
+        )
     return "\n".join(lines)
 
 

@@ -12,6 +12,12 @@ m_i (1 when the rubric applies to the row's cluster, else 0):
   (and w_F = 0) gets 0 instead of a division by zero.
 * ``normalize=False``: the seed's raw ``w_F*s_F + sum_i m_i*w_i*s_i``.
 
+A score_model sub-grader whose ``range`` [lo, hi] is not [0, 1] enters the normalised formula rescaled, as
+``((s - lo) / (hi - lo))`` (``(s / hi)`` when lo is 0), so the reward stays in [0, 1]; the service clips
+the judge's answer to its range first. The raw formula keeps raw scores, as the seed did. Weights must be
+finite and >= 0; each is written as a plain decimal with every digit it needs, and the 1e-6 floor drops
+to the smallest positive weight when that is smaller, so tiny weights still normalise exactly.
+
 Generated python source embeds data only as ``repr``/JSON literals, so no rubric or cluster name can
 inject code; the cluster is read from the dataset row (``item``), never from the model's output.
 
@@ -31,10 +37,21 @@ Example (the seed README's Quick Start)::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import math
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rftkit_nb.core.clusters import ClusterMap
 from rftkit_nb.core.graders import (
@@ -46,6 +63,7 @@ from rftkit_nb.core.graders import (
     is_identifier,
     is_reasoning_model,
 )
+from rftkit_nb.core.templates import first_placeholder
 from rftkit_nb.errors import ConfigError
 
 __all__ = [
@@ -60,8 +78,8 @@ __all__ = [
 
 #: A grader model from OpenAI's documented list: cheap, non-reasoning (so no reasoning_effort).
 DEFAULT_JUDGE_MODEL = "gpt-4.1-mini-2025-04-14"
-#: The smallest denominator the normalised formula divides by.
-_DENOMINATOR_FLOOR = "0.000001"
+#: The smallest denominator the normalised formula divides by (lower only for smaller weights).
+_DENOMINATOR_FLOOR = 1e-6
 
 
 class RubricItem(BaseModel):
@@ -100,46 +118,76 @@ class RubricGrader(ScoreModelGrader):
     """An LLM-judged ``score_model`` grader built from a rubric.
 
     ``input`` (a prompt string or messages) replaces the default prompt entirely; the default one states
-    the rubric, the range, the ``result``/``steps`` answer and the item fields listed in ``item_fields``.
-    ``weight`` is used by :class:`AggregatorGrader`, never sent.
+    the rubric, the range, the ``result``/``steps`` answer and the item fields listed in ``item_fields``,
+    and follows later edits of those. ``weight`` is used by :class:`AggregatorGrader`, never sent.
     """
 
     rubric: RubricItem
-    weight: float = Field(default=1.0, ge=0)
+    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     model: str = DEFAULT_JUDGE_MODEL
     input: list[Message] = Field(default_factory=list)
     item_fields: tuple[str, ...] = ()
+    _generated_input: list[Message] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
-    def _defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        rubric = data.get("rubric")
-        if isinstance(rubric, str):
-            data["rubric"] = {"id": data.get("name", "rubric"), "content": rubric}
-        data.setdefault("range", (0.0, 1.0))  # always sent, so the JSON says what the prompt says
+    def _default_range(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "range" not in data:
+            data = {**data, "range": (0.0, 1.0)}  # always sent, so the JSON says what the prompt says
         return data
 
-    @model_validator(mode="after")
-    def _prompt_and_sampling(self) -> RubricGrader:
-        for f in self.item_fields:
+    @field_validator("rubric", mode="before")
+    @classmethod
+    def _rubric_text(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, str):
+            return {"id": info.data.get("name", "rubric"), "content": v}
+        return v
+
+    @field_validator("rubric")
+    @classmethod
+    def _no_template_in_rubric(cls, v: RubricItem) -> RubricItem:
+        found = first_placeholder(v.content)
+        if found is not None:
+            raise ValueError(
+                f"content contains {found!r}, which the judge prompt would read as a template variable; "
+                "templates have no escape for literal braces, so write them another way "
+                "(e.g. '{ {' with a space, or in words)"
+            )
+        return v
+
+    @field_validator("item_fields")
+    @classmethod
+    def _item_paths(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for f in v:
             if not all(is_identifier(p) for p in f.split(".")):
-                raise ValueError(f"item_fields entry {f!r} must be a dotted path of identifiers")
-        if not self.input:
-            messages = default_judge_messages(
+                raise ValueError(f"entry {f!r} must be a dotted path of identifiers")
+        return v
+
+    def _derive(self) -> None:
+        fresh = [
+            Message.model_validate(m)
+            for m in default_judge_messages(
                 self.name, self.rubric.content, self.score_range, self.item_fields
             )
-            self.input = [Message.model_validate(m) for m in messages]
+        ]
+        # A prompt given by the caller is kept; the default one follows rubric, range and item_fields.
+        if not self.input or self.input in (self._generated_input, fresh):
+            self._set_derived("input", fresh)
+            self._generated_input = fresh
+
+    @model_validator(mode="after")
+    def _sampling_suits_model(self) -> RubricGrader:
         sp = self.sampling_params
         if sp is not None and is_reasoning_model(self.model) and sp.temperature is not None:
             raise ValueError(
-                f"model {self.model!r} is a reasoning model: it takes reasoning_effort, not temperature"
+                f"model {self.model!r} is a reasoning model: it takes reasoning_effort, not temperature; "
+                "remove sampling_params.temperature (set reasoning_effort instead) "
+                f"or pick a non-reasoning model such as {DEFAULT_JUDGE_MODEL!r}"
             )
         if sp is not None and not is_reasoning_model(self.model) and sp.reasoning_effort is not None:
             raise ValueError(
-                f"model {self.model!r} is not a reasoning model: it takes temperature, not reasoning_effort"
+                f"model {self.model!r} is not a reasoning model: it takes temperature, not reasoning_effort; "
+                "remove sampling_params.reasoning_effort or pick a reasoning model such as 'o4-mini-2025-04-16'"
             )
         return self
 
@@ -198,42 +246,60 @@ def grade(sample, item):
 """
 
 
-class FormattingGrader(PythonGrader):
-    """A python grader checking the output's structure; scores in [0, 1].
+class _GeneratedPythonGrader(PythonGrader):
+    """A python grader whose source is generated here; only what the API takes is sent."""
 
-    The output must be a JSON object (from ``output_json`` or by parsing ``output_text``), else 0.
-    With ``json_schema`` it must validate, else 0. Then, with ``required_fields`` (dotted paths), the score
-    is the fraction present and non-empty (``partial_credit=True``, the default) or 1/0 for all/any missing.
-    With neither, any JSON object scores 1.
-    """
-
-    weight: float = Field(default=0.2, ge=0)
-    required_fields: tuple[str, ...] = ()
-    json_schema: dict[str, Any] | None = None
-    partial_credit: bool = True
     source: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _generate(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("source"):
-            return data
-        required = [str(f) for f in data.get("required_fields", ())]
-        schema = data.get("json_schema")
-        data = {
-            **data,
-            "source": _FORMATTING_SOURCE.format(
-                required=repr(json.dumps(required)),
-                schema=repr(json.dumps(schema)),
-                partial=repr(bool(data.get("partial_credit", True))),
-            ),
-        }
-        return data
 
     @property
     def config(self) -> dict[str, Any]:
         return {"type": "python", "name": self.name, "source": self.source,
                 **({"image_tag": self.image_tag} if self.image_tag else {})}  # fmt: skip
+
+
+class FormattingGrader(_GeneratedPythonGrader):
+    """A python grader checking the output's structure; scores in [0, 1].
+
+    The output must be a JSON object (from ``output_json`` or by parsing ``output_text``), else 0.
+    With ``json_schema`` it must validate, else 0. Then, with ``required_fields`` (dotted paths), the score
+    is the fraction present and non-empty (``partial_credit=True``, the default) or 1/0 for all/any missing.
+    With neither, any JSON object scores 1. A ``source`` given by the caller is kept as it is.
+    """
+
+    weight: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+    required_fields: tuple[str, ...] = ()
+    json_schema: dict[str, Any] | None = None
+    partial_credit: bool = True
+    _generated: str | None = PrivateAttr(default=None)
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid_schema(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        try:  # a runtime dependency, but core itself stays stdlib + pydantic
+            import jsonschema
+        except ImportError:  # pragma: no cover - then the sandbox finds out
+            return v
+        try:
+            jsonschema.Draft202012Validator.check_schema(v)
+        except jsonschema.SchemaError as e:
+            raise ValueError(f"not a valid JSON Schema (draft 2020-12): {e.message}") from None
+        return v
+
+    def render_source(self) -> str:
+        """The source the current options generate."""
+        return _FORMATTING_SOURCE.format(
+            required=repr(json.dumps([str(f) for f in self.required_fields])),
+            schema=repr(json.dumps(self.json_schema)),
+            partial=repr(bool(self.partial_credit)),
+        )
+
+    def _derive(self) -> None:
+        fresh = self.render_source()
+        if not self.source or self.source in (self._generated, fresh):
+            self._set_derived("source", fresh)
+            self._generated = fresh
 
 
 _INDICATOR_SOURCE = """\
@@ -250,7 +316,12 @@ def _cluster(item):
         if not isinstance(value, dict) or part not in value:
             return None
         value = value[part]
-    return None if value is None else str(value)
+    # As ClusterMap.cluster_of: NaN is absent, 1.0 (a number column with gaps) is cluster "1".
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def grade(sample, item):
@@ -265,16 +336,17 @@ def grade(sample, item):
 """
 
 
-class IndicatorGrader(PythonGrader):
+class IndicatorGrader(_GeneratedPythonGrader):
     """A python grader: 1 when ``rubric_name`` applies to the row's cluster, else 0.
 
     The cluster is read from the dataset row at ``cluster_map.field``. Without a cluster map, the rubric
     applies to every row (nothing is hard-coded). A row whose cluster is missing or unknown scores 0.
+    ``source`` follows the cluster map's edits (made through its methods) and every assignment.
     """
 
     rubric_name: str = Field(min_length=1)
     cluster_map: ClusterMap | None = None
-    source: str = ""
+    _following: Any = PrivateAttr(default=None)  # a weak reference to the map whose edits are followed
 
     @field_validator("cluster_map", mode="before")
     @classmethod
@@ -283,12 +355,12 @@ class IndicatorGrader(PythonGrader):
             return ClusterMap.from_dict(v)
         return v
 
-    @model_validator(mode="after")
-    def _generate(self) -> IndicatorGrader:
-        source = self.render_source()
-        if self.source != source:
-            object.__setattr__(self, "source", source)  # derived: bypass assignment validation loops
-        return self
+    def _derive(self) -> None:
+        self._set_derived("source", self.render_source())
+        cmap = self.cluster_map
+        if cmap is not None and (self._following is None or self._following() is not cmap):
+            cmap.observe(_refresher(self, cmap))
+            self._following = weakref.ref(cmap)
 
     def render_source(self) -> str:
         """The source for the cluster map as it is now (the map may have been edited since)."""
@@ -300,24 +372,53 @@ class IndicatorGrader(PythonGrader):
             clusters=repr(json.dumps(self.cluster_map.to_dict(), sort_keys=True)),
         )
 
-    @property
-    def config(self) -> dict[str, Any]:
-        object.__setattr__(self, "source", self.render_source())
-        return {"type": "python", "name": self.name, "source": self.source,
-                **({"image_tag": self.image_tag} if self.image_tag else {})}  # fmt: skip
+
+def _refresher(grader: IndicatorGrader, cmap: ClusterMap) -> Callable[[str], None]:
+    """An observer of ``cmap`` that regenerates ``grader.source``; it keeps the grader collectable."""
+    ref = weakref.ref(grader)
+
+    def refresh(_what: str) -> None:
+        current = ref()
+        if current is not None and current.cluster_map is cmap:  # it may have been given another map
+            current._set_derived("source", current.render_source())
+
+    return refresh
 
 
 # --- the aggregate -------------------------------------------------------------------------------
 
 
 def _num(x: float) -> str:
-    """A plain decimal literal (no exponent) the formula language reads."""
-    text = f"{float(x):.6f}".rstrip("0").rstrip(".")
+    """A plain decimal literal (no exponent) the formula language reads, with every digit of ``x``.
+
+    The shortest text that reads back as the same float, so 1e-07 is ``0.0000001``, never ``0``.
+    """
+    text = format(Decimal(repr(float(x))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
-def compose_formula(terms: Sequence[tuple[str, float, str | None]], *, normalize: bool = True) -> str:
+def _scaled(key: str, score_range: tuple[float, float] | None) -> str:
+    """``key`` rescaled from its range to [0, 1] (left as it is when the range is [0, 1])."""
+    if score_range is None or tuple(score_range) == (0.0, 1.0):
+        return key
+    lo, hi = score_range
+    if lo == 0:
+        return f"({key} / {_num(hi)})"
+    sign, offset = ("-", _num(lo)) if lo > 0 else ("+", _num(-lo))  # never a unary minus
+    return f"(({key} {sign} {offset}) / ({_num(hi)} {sign} {offset}))"
+
+
+def compose_formula(
+    terms: Sequence[tuple[str, float, str | None]],
+    *,
+    normalize: bool = True,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> str:
     """The reward formula for ``(key, weight, mask_key or None)`` terms.
+
+    ``ranges`` gives the score range of keys whose scores are not in [0, 1]; normalised, they are rescaled.
 
     Example::
 
@@ -325,14 +426,19 @@ def compose_formula(terms: Sequence[tuple[str, float, str | None]], *, normalize
         '(0.2 * fmt + ind_acc * 1 * acc) / max(0.2 + ind_acc * 1, 0.000001)'
         >>> compose_formula([("fmt", 0.2, None), ("acc", 1.0, "ind_acc")], normalize=False)
         '0.2 * fmt + ind_acc * 1 * acc'
+        >>> compose_formula([("acc", 1.0, None)], ranges={"acc": (1.0, 10.0)})
+        '(1 * ((acc - 1) / (10 - 1))) / max(1, 0.000001)'
     """
     if not terms:
         raise ConfigError("nothing to combine: give at least one grader")
-    num = " + ".join(f"{m + ' * ' if m else ''}{_num(w)} * {k}" for k, w, m in terms)
+    scaled = (ranges or {}) if normalize else {}
+    num = " + ".join(f"{m + ' * ' if m else ''}{_num(w)} * {_scaled(k, scaled.get(k))}" for k, w, m in terms)
     if not normalize:
         return num
     den = " + ".join(f"{m} * {_num(w)}" if m else _num(w) for _k, w, m in terms)
-    return f"({num}) / max({den}, {_DENOMINATOR_FLOOR})"
+    # Any active term's weight is >= the floor, so it only ever matters when nothing applies (then 0).
+    floor = min([_DENOMINATOR_FLOOR, *(w for _k, w, _m in terms if w > 0)])
+    return f"({num}) / max({den}, {_num(floor)})"
 
 
 class AggregatorGrader(MultiGrader):
@@ -367,15 +473,27 @@ class AggregatorGrader(MultiGrader):
         fmt = data.get("formatting_grader_name")
         if fmt is not None and fmt not in keyed:
             raise ValueError(f"formatting_grader_name {fmt!r} is not among graders {list(keyed)}")
-        weights = {
-            **{k: float(getattr(g, "weight", 1.0)) for k, g in keyed.items()},
-            **(data.get("weights") or {}),
-        }
+        weights = _checked_weights(keyed, data.get("weights") or {})
         indicators = set(pairs.values())
         order = ([fmt] if fmt else []) + [k for k in keyed if k != fmt and k not in indicators]
         terms = [(k, weights[k], pairs.get(k)) for k in order]
-        formula = compose_formula(terms, normalize=data.get("normalize", True))
+        ranges = {k: g.score_range for k, g in keyed.items() if isinstance(g, ScoreModelGrader)}
+        formula = compose_formula(terms, normalize=data.get("normalize", True), ranges=ranges)
         return {**data, "graders": keyed, "calculate_output": formula}
+
+
+def _checked_weights(keyed: Mapping[str, BaseGrader], overrides: Mapping[str, Any]) -> dict[str, float]:
+    """Each grader's weight (its own ``weight``, 1 without one, or the override), all finite and >= 0."""
+    unknown = [k for k in overrides if k not in keyed]
+    if unknown:
+        raise ValueError(f"weights names {unknown}, which are not among graders {list(keyed)}")
+    weights: dict[str, float] = {}
+    for key, grader in keyed.items():
+        w = overrides.get(key, getattr(grader, "weight", 1.0))
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"weights[{key!r}]: grader {key!r} needs a finite weight >= 0, got {w!r}")
+        weights[key] = float(w)
+    return weights
 
 
 def _key_by_name(graders: Sequence[BaseGrader]) -> dict[str, BaseGrader]:

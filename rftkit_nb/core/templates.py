@@ -26,6 +26,7 @@ __all__ = [
     "SAMPLE_VARIABLES",
     "TemplateVariable",
     "find_variables",
+    "first_placeholder",
     "grader_variables",
     "render",
     "resolve",
@@ -108,6 +109,18 @@ def find_variables(template: str) -> list[TemplateVariable]:
         ['item.q', 'sample.output_text']
     """
     return list(_variables(template))
+
+
+def first_placeholder(text: str) -> str | None:
+    """The first ``{{ ... }}`` in ``text`` as written (valid or not), or None: text that must stay literal.
+
+    Example::
+
+        >>> first_placeholder("Return {{ x }} or {a}"), first_placeholder("Return {a} or { {b} }")
+        ('{{ x }}', None)
+    """
+    found = _VARIABLE.search(text)
+    return found.group() if found else None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -3,9 +3,10 @@
 A :class:`Workbench` holds rubrics, other graders (python, string_check, text_similarity, any config), an
 optional formatting grader, the :class:`ClusterMap` and the composition settings, and composes them into
 one :class:`AggregatorGrader` with :meth:`Workbench.grader`. Every change is validated first (a bad input
-raises :class:`ConfigError` and changes nothing), then written atomically to the project file (see
-:mod:`rftkit_nb.core.project`), then announced to observers, so magics, widgets and the file never
-disagree. :meth:`Workbench.undo` steps back one change at a time.
+raises :class:`ConfigError` and changes nothing), then written atomically to the project file, then
+announced to observers, so magics, widgets and the file never disagree; :meth:`Workbench.undo` steps back.
+That machinery is in :mod:`~rftkit_nb.core.workbench_store`; the cluster matrix edits, which the live
+:attr:`Workbench.clusters` map routes to, are in :mod:`~rftkit_nb.core.workbench_clusters`.
 
 A corrupt project file, or one from a newer version, raises :class:`ProjectFileError` and is never written
 over: :meth:`Workbench.load_or_empty` starts empty with autosave off until the work is saved elsewhere.
@@ -20,12 +21,10 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +39,7 @@ from rftkit_nb.core.project import (
     cluster_map,
     dumps,
     finite_weight,
-    parse_state,
-    read_project,
     rubric_spec,
-    state_to_dict,
 )
 from rftkit_nb.core.pysource import python_source_problems
 from rftkit_nb.core.rubrics import (
@@ -53,19 +49,19 @@ from rftkit_nb.core.rubrics import (
     IndicatorGrader,
     RubricGrader,
 )
-from rftkit_nb.errors import ConfigError, ProjectFileError
+from rftkit_nb.core.workbench_clusters import ClusterEdits, LiveClusterMap
+from rftkit_nb.core.workbench_store import DEFAULT_PROJECT_FILE
+from rftkit_nb.errors import ConfigError
 
-__all__ = ["DEFAULT_PROJECT_FILE", "INDICATOR_PREFIX", "RubricSpec", "Workbench"]
+__all__ = ["DEFAULT_PROJECT_FILE", "INDICATOR_PREFIX", "LiveClusterMap", "RubricSpec", "Workbench"]
 
-DEFAULT_PROJECT_FILE = "rftkit.json"
 #: A rubric ``tone``'s cluster mask is the sub-grader ``applies_tone``.
 INDICATOR_PREFIX = "applies_"
-_UNDO_DEPTH = 100
 Vet = Callable[[BaseGrader], None]
 _KIND_LABELS = {"indicator": "rubric's cluster indicator", "formatting": "formatting grader"}
 
 
-class Workbench:
+class Workbench(ClusterEdits):
     """Rubrics, graders, formatting grader, cluster map and composition settings, autosaved to ``path``.
 
     ``path=None`` keeps everything in memory. An existing project file at ``path`` is opened (a corrupt or
@@ -73,38 +69,14 @@ class Workbench:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = DEFAULT_PROJECT_FILE) -> None:
-        # Absolute, so a later os.chdir (%cd) does not move where the work is saved.
-        self.path: Path | None = Path(path).absolute() if path is not None else None
-        self.blocked: ProjectFileError | None = None  # why autosave is off, when it is
+        super().__init__(path)
         self.example: dict[str, Any] | None = None  # the row graders are test-run on; never saved
         self.name, self.normalize = "reward", True
         self._rubrics: dict[str, RubricSpec] = {}
         self._graders: dict[str, tuple[BaseGrader, float]] = {}
         self._formatting: FormattingGrader | None = None
-        self._clusters = ClusterMap()
-        self._clusters.observe(self._on_cluster_edit)
-        self._observers: list[Callable[[str], None]] = []
-        self._undo: list[tuple[dict[str, Any], str]] = []
-        self._quiet = False
-        if self.path is not None and self.path.exists():
-            self._load(self.path)
-        self._snapshot = self.to_dict()
-
-    @classmethod
-    def load_or_empty(cls, path: str | os.PathLike[str] = DEFAULT_PROJECT_FILE) -> Workbench:
-        """Open ``path``; if it cannot be read, an empty workbench that will not autosave over it.
-
-        Example::
-
-            >>> Workbench.load_or_empty("no-such-dir/rftkit.json").rubrics
-            {}
-        """
-        try:
-            return cls(path)
-        except ProjectFileError as e:
-            wb = cls(None)
-            wb.path, wb.blocked = Path(path).absolute(), e
-            return wb
+        self._clusters = LiveClusterMap(self)
+        self._start()
 
     # --- what it holds ---------------------------------------------------------------------------
 
@@ -122,9 +94,14 @@ class Workbench:
         return self._formatting
 
     @property
-    def clusters(self) -> ClusterMap:
-        """The live cluster map: edit it directly (a widget does) and the workbench saves and announces it."""
+    def clusters(self) -> LiveClusterMap:
+        """The live cluster map: its edits (a widget's) go through the workbench's checks, saving and undo."""
         return self._clusters
+
+    @property
+    def cluster_field(self) -> str:
+        """The item field a row's cluster is read from (set it with ``configure(cluster_field=...)``)."""
+        return self._clusters.field
 
     def names(self) -> list[str]:
         fmt = [self._formatting.name] if self._formatting else []
@@ -151,7 +128,10 @@ class Workbench:
     ) -> RubricGrader:  # fmt: skip
         """Create rubric ``name``, or replace it in place; ``clusters``, when given, is its exact membership.
 
-        Returns its judge (a :class:`RubricGrader`).
+        Returns its judge (a :class:`RubricGrader`). When clusters exist, a rubric in no cluster counts for
+        no row. This method prints nothing (core code never writes to the output): ``%%rubric`` prints a
+        one-line note when the rubric ends up in no cluster, or when its ``--clusters`` creates the first
+        clusters and so stops the unclustered rubrics counting; ``lint()`` and the repr warn as well.
 
         Example::
 
@@ -166,10 +146,10 @@ class Workbench:
         wanted = None if clusters is None else list(dict.fromkeys(clusters))
         with self._change(f"{'updated' if name in self._rubrics else 'added'} rubric {name!r}"):
             self._rubrics[name] = spec
-            self._clusters.add_rubric(name)
+            ClusterMap.add_rubric(self._clusters, name)  # the map's own edits; the routed ones lead here
             if wanted is not None:
                 for cluster in [*self._clusters.clusters, *wanted]:
-                    self._clusters.set(cluster, name, cluster in wanted)
+                    ClusterMap.set(self._clusters, cluster, name, cluster in wanted)
         return spec.grader()
 
     def update(self, name: str, **changes: Any) -> None:
@@ -248,19 +228,41 @@ class Workbench:
             if kind == "rubric":
                 del self._rubrics[name]
                 if name in self._clusters.rubrics:
-                    self._clusters.remove_rubric(name)
+                    ClusterMap.remove_rubric(self._clusters, name)
             elif kind == "grader":
                 del self._graders[name]
             else:
                 self._formatting = None
         return kind
 
-    def set_cluster(self, cluster: str, rubric: str, applies: bool = True) -> None:
-        """Switch one cell of the cluster x rubric matrix (an unknown cluster is created)."""
-        if self.kind_of(rubric) != "rubric":
-            raise ConfigError(f"no rubric {rubric!r}; rubrics are: {', '.join(self._rubrics) or '(none)'}")
-        with self._change(f"{'on' if applies else 'off'}: {cluster!r} x {rubric!r}"):
-            self._clusters.set(cluster, rubric, applies)
+    def rename(self, old: str, new: str) -> str:
+        """Rename a rubric (its cluster memberships follow), a grader or the formatting grader; its kind.
+
+        Example::
+
+            >>> wb = Workbench(path=None)
+            >>> _ = wb.add_rubric("tone", "1 = polite", clusters=["chat"])
+            >>> wb.rename("tone", "warmth"), wb.clusters.to_dict()
+            ('rubric', {'chat': ['warmth']})
+        """
+        kind = self._require(old)
+        self._check_name(new, kind)
+        if new != old and self.kind_of(new) is not None:
+            raise ConfigError(f"cannot rename {old!r} to {new!r}: {new!r} already exists; pick another name")
+        with self._change(f"renamed {_KIND_LABELS.get(kind, kind)} {old!r} to {new!r}"):
+            if kind == "rubric":
+                self._rubrics = {new if n == old else n: replace(s, name=new) if n == old else s
+                                 for n, s in self._rubrics.items()}  # fmt: skip
+                if old in self._clusters.rubrics:
+                    ClusterMap.rename_rubric(self._clusters, old, new)
+            elif kind == "grader":
+                g, w = self._graders[old]
+                renamed = (grader_from_config(g.config | {"name": new}), w)
+                self._graders = {new if n == old else n: renamed if n == old else v
+                                 for n, v in self._graders.items()}  # fmt: skip
+            elif self._formatting is not None:
+                self._formatting = FormattingGrader(**self._formatting.model_dump() | {"name": new})
+        return kind
 
     def configure(
         self, *, name: str | None = None, normalize: bool | None = None, cluster_field: str | None = None
@@ -283,24 +285,6 @@ class Workbench:
             self.example = None if row is None else json.loads(json.dumps(dict(row), allow_nan=False))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"the example row must be plain JSON data: {e}") from None
-
-    def undo(self) -> str:
-        """Restore the state before the last change; returns the change undone."""
-        if not self._undo:
-            raise ConfigError("nothing to undo")
-        state, event = self._undo[-1]
-        before = self._snapshot
-        self._assign(parse_state(state, "undo"))
-        self._commit(before, f"undo: {event}", push=False)
-        self._undo.pop()
-        return event
-
-    def observe(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(event)`` after every change (``"added rubric 'tone'"``, ``"undo: ..."``)."""
-        self._observers.append(callback)
-
-    def unobserve(self, callback: Callable[[str], None]) -> None:
-        self._observers.remove(callback)
 
     # --- composing and checking ------------------------------------------------------------------
 
@@ -348,38 +332,12 @@ class Workbench:
         atomic_write(target, dumps(self.grader().config))
         return target
 
-    # --- the project file ------------------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        """The project file's content."""
-        return state_to_dict(
-            ProjectState(
-                self.name, self.normalize, self._formatting, self._rubrics, self._graders, self._clusters
-            )
-        )
-
-    def open(self, path: str | os.PathLike[str]) -> None:
-        """Replace everything with the project file at ``path`` and autosave there from now on."""
-        target = Path(path).absolute()
-        self._load(target)
-        self.path, self.blocked, self._undo = target, None, []
-        self._snapshot = self.to_dict()
-        self._notify(f"opened {target}")
-
-    def save(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Path:
-        """Write the project file to ``path`` (default: the current one), which becomes the autosave target."""
-        target = Path(path).absolute() if path is not None else self.path
-        if target is None:
-            raise ConfigError("no project file: pass a path, e.g. save('rftkit.json')")
-        same = self.path is not None and os.path.realpath(target) == os.path.realpath(self.path)
-        if self.blocked is not None and same and not overwrite:
-            raise ProjectFileError(f"{target} could not be read and was left untouched; fix it and open it, "
-                                   "save elsewhere, or overwrite it on purpose")  # fmt: skip
-        atomic_write(target, dumps(self.to_dict()))
-        self.path, self.blocked = target, None
-        return target
-
     # --- internals -------------------------------------------------------------------------------
+
+    def _state(self) -> ProjectState:
+        return ProjectState(
+            self.name, self.normalize, self._formatting, self._rubrics, self._graders, self._clusters
+        )
 
     def _check_name(self, name: object, kind: str) -> None:
         if not isinstance(name, str) or not is_identifier(name):
@@ -400,58 +358,9 @@ class Workbench:
             raise ConfigError(f"no rubric or grader named {name!r}; names are: {names}")
         return str(kind)
 
-    @contextlib.contextmanager
-    def _change(self, event: str) -> Iterator[None]:
-        """The body's edits as one change: validated, saved, undoable and announced; or rolled back."""
-        before, self._quiet = self._snapshot, True
-        try:
-            yield
-            if self.names():
-                self.grader()  # the composition must still be valid
-        except BaseException:
-            self._assign(parse_state(before, "rollback"))
-            raise
-        finally:
-            self._quiet = False
-        self._commit(before, event)
-
-    def _commit(self, before: dict[str, Any], event: str, *, push: bool = True) -> None:
-        state = self.to_dict()
-        if state == before:
-            return
-        if self.path is not None and self.blocked is None:
-            try:
-                atomic_write(self.path, dumps(state))
-            except ProjectFileError:
-                self._assign(parse_state(before, "rollback"))
-                raise
-        if push:
-            self._undo = [*self._undo[-_UNDO_DEPTH + 1 :], (before, event)]
-        self._snapshot = state
-        self._notify(event)
-
-    def _on_cluster_edit(self, event: str) -> None:
-        if not self._quiet:  # an edit made on the map itself (by a widget): save and announce it
-            self._commit(self._snapshot, event)
-
-    def _notify(self, event: str) -> None:
-        for callback in list(self._observers):
-            try:
-                callback(event)
-            except Exception as e:  # one broken widget must not undo a saved change
-                warnings.warn(f"workbench observer {callback!r} failed: {e!r}", RuntimeWarning, stacklevel=3)
-
-    def _load(self, path: Path) -> None:
-        state = read_project(path)
-        backup = (self.name, self.normalize, self._formatting, self._rubrics, self._graders,
-                  ClusterMap(**self._clusters.model_dump()))  # fmt: skip
-        self._assign(state)
-        try:  # composing checks that names are unique identifiers (the file may have been edited by hand)
-            if self.names():
-                self.grader()
-        except ConfigError as e:
-            self._assign(ProjectState(*backup))
-            raise ProjectFileError(f"project file {path}: {e}; it was left untouched") from None
+    def _validate(self) -> None:
+        if self.names():  # composing checks that names are unique identifiers and the formula builds
+            self.grader()
 
     def _assign(self, state: ProjectState) -> None:
         # The cluster map is updated in place (widgets hold it), then tells its own observers.
@@ -460,11 +369,7 @@ class Workbench:
         self._clusters.clusters, self._clusters.rubrics = cmap.clusters, cmap.rubrics
         self._clusters.field = cmap.field
         if self._clusters.model_dump() != old:
-            quiet, self._quiet = self._quiet, True
-            try:
-                self._clusters._changed("reloaded")
-            finally:
-                self._quiet = quiet
+            self._clusters._changed("reloaded")
 
     # --- display ---------------------------------------------------------------------------------
 

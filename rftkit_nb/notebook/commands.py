@@ -32,7 +32,7 @@ from rftkit_nb.core.workbench import Workbench
 from rftkit_nb.errors import SandboxError
 from rftkit_nb.notebook.display import HelpText, Note
 
-__all__ = ["COMMANDS", "Context", "dispatch", "help_text", "split_line", "test_run"]
+__all__ = ["COMMANDS", "Context", "cluster_notes", "dispatch", "help_text", "split_line", "test_run"]
 
 EXAMPLE_TIMEOUT = 10.0  # seconds the example-row test run of a python grader may take
 
@@ -150,7 +150,7 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     judge = None if args.judge is None else lookup(ctx, args.judge, "a Judge or an openai client")
     return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
-                     cluster_field=wb.clusters.field)  # fmt: skip
+                     cluster_field=wb.cluster_field)  # fmt: skip
 
 
 @command("export", "write the composed grader's JSON (what the API takes)", arg("path", metavar="PATH"))
@@ -186,7 +186,11 @@ def open_project(ctx: Context, args: argparse.Namespace) -> Workbench:
     "save",
     "save the project to PATH; autosave goes there from now on",
     arg("path", metavar="PATH"),
-    arg("--overwrite", action="store_true", help="write over a project file that could not be read"),
+    arg(
+        "--overwrite",
+        action="store_true",
+        help="write over a project file that could not be read, or that changed on disk since it was read",
+    ),
 )
 def save(ctx: Context, args: argparse.Namespace) -> Note:
     path = ctx.workbench.save(args.path, overwrite=args.overwrite)
@@ -270,6 +274,33 @@ def test_run(wb: Workbench, grader: BaseGrader) -> str | None:
     if result.error is not None:
         return f"could not test-run {grader.name!r} on the example row ({result.detail.strip()[:200]})"
     return f"example row: {grader.name} = {result.score:g}{printed}"
+
+
+def cluster_notes(wb: Workbench, rubric: str, *, had_clusters: bool) -> list[str]:
+    """One-line notes after ``%%rubric`` about rubrics that count for no row because they are in no cluster.
+
+    Example::
+
+        >>> wb = Workbench(path=None)
+        >>> _ = wb.add_rubric("tone", "t"), wb.add_rubric("clarity", "c", clusters=["essay"])
+        >>> cluster_notes(wb, "clarity", had_clusters=False)
+        ['note: now that clusters exist, a rubric in no cluster counts for no row: tone; re-run its %%rubric cell with --clusters essay']
+    """
+    cmap = wb.clusters
+    if not cmap.clusters:
+        return []
+    known = ",".join(cmap.clusters)
+    lost = [r for r in cmap.uncovered_rubrics() if r in wb.rubrics]
+    notes = []
+    if rubric in lost:
+        notes.append(f"note: {rubric} is in no cluster, so it counts for no row; "
+                     f"add --clusters {known} (or some of them) to its %%rubric line")  # fmt: skip
+    others = [r for r in lost if r != rubric]
+    if others and not had_clusters:
+        whose = "its %%rubric cell" if len(others) == 1 else "their %%rubric cells"
+        notes.append(f"note: now that clusters exist, a rubric in no cluster counts for no row: "
+                     f"{', '.join(others)}; re-run {whose} with --clusters {known}")  # fmt: skip
+    return notes
 
 
 def parse_names(text: str) -> list[str]:

@@ -84,10 +84,18 @@ class RftMagics(Magics):
         """Create or update a rubric judged by an LLM; the cell body is the rubric text.
 
         Re-running the cell edits the rubric in place. Shows the rubric's judge (its score_model grader).
+        When clusters exist a rubric in no cluster counts for no row: a one-line note says so when this
+        rubric ends up in none, or when its --clusters creates the first clusters and so leaves the
+        rubrics without --clusters counting for no row.
         """
         a = _parse(self.rubric, line)
-        return self.workbench.add_rubric(a.name, cell, weight=a.weight, model=a.model, range=tuple(a.range),
-                                         input=a.input, item_fields=a.fields, clusters=a.clusters)  # fmt: skip
+        wb = self.workbench
+        had_clusters = bool(wb.clusters.clusters)
+        judge = wb.add_rubric(a.name, cell, weight=a.weight, model=a.model, range=tuple(a.range),
+                              input=a.input, item_fields=a.fields, clusters=a.clusters)  # fmt: skip
+        for note in commands.cluster_notes(wb, a.name, had_clusters=had_clusters):
+            print(note)
+        return judge
 
     @cell_magic
     @no_var_expand  # `{{ item.x }}` in --input must reach the template as written

@@ -113,6 +113,9 @@ def test_coverage_when_every_rubric_and_cluster_is_used_reports_nothing():
         pytest.param("cluster", {}, None, id="absent"),
         pytest.param("meta.kind", {"meta": "essay"}, None, id="path-through-a-non-dict"),
         pytest.param("cluster", {"cluster": None}, None, id="null"),
+        pytest.param("cluster", {"cluster": 1.0}, "1", id="integral-float-from-a-column-with-gaps"),
+        pytest.param("cluster", {"cluster": 1.5}, "1.5", id="fractional-float"),
+        pytest.param("cluster", {"cluster": float("nan")}, None, id="nan-is-absent"),
     ],
 )
 def test_cluster_of_when_reading_an_item_follows_the_field_path(field, item, expected):

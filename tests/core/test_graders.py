@@ -14,6 +14,7 @@ import re
 import statistics as stats
 import subprocess
 import sys
+import typing
 from math import floor as round_down
 from pathlib import Path
 
@@ -29,7 +30,9 @@ from rftkit_nb.core.graders import (
     TextSimilarityGrader,
     UnknownGrader,
     grader_from_config,
+    is_reasoning_model,
 )
+from rftkit_nb.core.pysource import free_globals
 from rftkit_nb.errors import ConfigError
 
 CONFIGS = Path(__file__).parent / "configs"
@@ -543,3 +546,236 @@ def test_repr_when_prompt_is_long_is_shortened_to_one_line():
     grader = ScoreModelGrader(name="j", model="m", input="word\n" * 200)
     assert len(repr(grader)) < 200
     assert "\n" not in repr(grader)
+
+
+# ------------------------------------------------------------------ templates are checked when built
+
+MALFORMED_TEMPLATES = [
+    pytest.param(
+        lambda: _string_check(input="{{ answer.text }}"), "input", "namespace 'answer'", id="namespace"
+    ),
+    pytest.param(
+        lambda: _string_check(reference="{{ sample.output }}"),
+        "reference",
+        "does not exist",
+        id="sample-root",
+    ),
+    pytest.param(
+        lambda: TextSimilarityGrader(
+            name="s", input="{{ item.a..b }}", reference="x", evaluation_metric="bleu"
+        ),
+        "input",
+        "malformed path",
+        id="text_similarity-path",
+    ),
+    pytest.param(
+        lambda: ScoreModelGrader(name="j", model="m", input="Rate {{ sample }}"),
+        "input[0].content",
+        "names no key",
+        id="score_model-prompt",
+    ),
+    pytest.param(
+        lambda: ScoreModelGrader(
+            name="j",
+            model="m",
+            input=[{"role": "user", "content": [{"type": "input_image", "image_url": "{{ url }}"}]}],
+        ),
+        "input[0].content[0].image_url",
+        "namespace 'url'",
+        id="score_model-image-part",
+    ),
+    pytest.param(
+        lambda: LabelModelGrader(
+            name="l", model="m", input="Polite? {{ item. }}", labels=["a"], passing_labels=["a"]
+        ),
+        "input[0].content",
+        "malformed",
+        id="label_model",
+    ),
+    pytest.param(
+        lambda: MultiGrader(
+            name="m",
+            graders={"a": {"type": "string_check", "input": "{{ x }}", "reference": "r", "operation": "eq"}},
+            calculate_output="a",
+        ),
+        "input",
+        "namespace 'x'",
+        id="multi-sub-grader",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "field", "problem"), MALFORMED_TEMPLATES)
+def test_grader_when_a_template_is_malformed_raises_one_line_config_error_naming_the_field(
+    build, field, problem
+):
+    with pytest.raises(ConfigError) as caught:
+        build()
+    message = str(caught.value)
+    assert f"{field}: template variable" in message
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_grader_from_config_when_type_is_unknown_checks_no_template():
+    config = {"type": "endpoint", "name": "ep", "url": "https://example.com/{{ not a template }}"}
+    assert grader_from_config(config).config == config
+
+
+# ----------------------------------------------------------------------------- assignment is validated
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "value", "problem"),
+    [
+        pytest.param(_string_check, "input", "{{ answer }}", "input: template variable", id="bad-template"),
+        pytest.param(_string_check, "operation", "neq", "operation: operation 'neq'", id="neq"),
+        pytest.param(_string_check, "name", "", "name:", id="empty-name"),
+        pytest.param(
+            lambda: ScoreModelGrader(name="j", model="m", input="x"),
+            "range",
+            (0, math.inf),
+            "range: range must be two finite numbers",
+            id="infinite-range",
+        ),
+    ],
+)
+def test_grader_when_an_assignment_is_invalid_raises_one_line_config_error_and_changes_nothing(
+    build, field, value, problem
+):
+    grader = build()
+    before = grader.config
+    with pytest.raises(ConfigError) as caught:
+        setattr(grader, field, value)
+    assert problem in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert grader.config == before
+
+
+@pytest.mark.parametrize(
+    "score_range",
+    [
+        pytest.param((0, math.inf), id="inf"),
+        pytest.param((-math.inf, 1), id="minus-inf"),
+        pytest.param((0, math.nan), id="nan"),
+    ],
+)
+def test_score_model_when_range_is_not_finite_raises_config_error_asking_for_finite_numbers(score_range):
+    with pytest.raises(ConfigError, match=r"range: range must be two finite numbers \[min, max\]"):
+        ScoreModelGrader(name="j", model="m", input="x", range=score_range)
+
+
+@pytest.mark.parametrize(
+    ("model", "reasoning"),
+    [
+        pytest.param("o3-2025-04-16", True, id="o3"),
+        pytest.param("o4-mini", True, id="o4-mini"),
+        pytest.param("gpt-5", True, id="gpt-5"),
+        pytest.param("gpt-5-mini", True, id="gpt-5-mini"),
+        pytest.param("gpt-5-chat-latest", False, id="gpt-5-chat-latest"),
+        pytest.param("gpt-5-chat", False, id="gpt-5-chat"),
+        pytest.param("gpt-4.1-2025-04-14", False, id="gpt-4.1"),
+        pytest.param("gpt-4o-mini", False, id="gpt-4o-mini"),
+    ],
+)
+def test_is_reasoning_model_when_asked_answers_by_prefix_except_the_chat_models(model, reasoning):
+    assert is_reasoning_model(model) is reasoning
+
+
+# ---------------------------------------------------------------------- multi keys that look like fields
+
+
+@pytest.mark.parametrize("as_dict", [False, True], ids=["objects", "dicts"])
+def test_multi_when_sub_graders_are_keyed_type_and_name_accepts_them(as_dict):
+    subs = {"type": _string_check(name="t"), "name": _string_check(name="n")}
+    graders = {k: g.config for k, g in subs.items()} if as_dict else subs
+    multi = MultiGrader(name="m", graders=graders, calculate_output="(type + name) / 2")
+    assert list(multi.config["graders"]) == ["type", "name"]
+    assert multi.config["graders"]["name"]["name"] == "n"
+    assert grader_from_config(multi.config) == multi
+
+
+def test_text_similarity_metrics_when_listed_once_are_exactly_what_the_grader_accepts():
+    from rftkit_nb.core.graders import SIMILARITY_METRICS, SimilarityMetric
+
+    assert typing.get_args(SimilarityMetric) == SIMILARITY_METRICS
+    for metric in SIMILARITY_METRICS:
+        grader = TextSimilarityGrader(name="s", input=SAMPLE, reference="r", evaluation_metric=metric)
+        assert grader.config["evaluation_metric"] == metric
+
+
+# ------------------------------------------------------------ python functions that use outside names
+
+THRESHOLD = 3
+
+
+def _word_count(text):
+    return len(text.split())
+
+
+def uses_outside_names(sample, item):
+    return float(_word_count(sample["output_text"]) >= THRESHOLD)
+
+
+def _closure_grader(limit):
+    def within_limit(sample, item):
+        return float(len(sample["output_text"]) <= limit)
+
+    return within_limit
+
+
+def calls_itself_and_a_module(sample, item, depth=0):
+    if depth:
+        return float(math.isfinite(depth))
+    return calls_itself_and_a_module(sample, item, depth=1)
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        pytest.param(
+            uses_outside_names,
+            "uses_outside_names() uses THRESHOLD and _word_count, which are defined outside it; "
+            "pass a module or source text that includes them",
+            id="constant-and-helper",
+        ),
+        pytest.param(
+            _closure_grader(5),
+            "within_limit() uses limit, which is defined outside it; "
+            "pass a module or source text that includes it",
+            id="closure-variable",
+        ),
+    ],
+)
+def test_python_when_function_uses_names_defined_outside_it_raises_config_error_naming_them(
+    function, message
+):
+    with pytest.raises(ConfigError) as caught:
+        PythonGrader(name="p", source=function)
+    assert str(caught.value) == f"invalid python grader 'p': source: {message}"
+
+
+def test_python_when_function_uses_only_itself_builtins_and_modules_ships_them(tmp_path):
+    source = PythonGrader(name="p", source=calls_itself_and_a_module).source
+    assert source.startswith("import math\n")
+    assert _run_in_subprocess(source, {}, {}, tmp_path) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param("def grade(s, i):\n    return len(s)\n", [], id="builtins-only"),
+        pytest.param("import json as j\ndef grade(s, i):\n    return j.dumps(X)\n", ["X"], id="constant"),
+        pytest.param("def grade(s, i):\n    return [helper(x) for x in s]\n", ["helper"], id="comprehension"),
+        pytest.param(
+            "def grade(s, i):\n    global N\n    N = 1\n    return N\n", [], id="defined-through-global"
+        ),
+        pytest.param(
+            "@cache\ndef grade(s, i: Row) -> float:\n    return 1.0\n",
+            ["Row", "cache"],
+            id="decorator-and-annotation",
+        ),
+    ],
+)
+def test_free_globals_when_read_lists_names_the_source_does_not_define(source, expected):
+    assert free_globals(source) == expected

@@ -33,6 +33,12 @@ def _exact(**overrides: object) -> StringCheckGrader:
     return StringCheckGrader(**{**fields, **overrides})
 
 
+def _unchecked_exact(**overrides: object) -> StringCheckGrader:
+    """A string_check grader built past validation, as a malformed one can only be built now."""
+    fields = {"type": "string_check", "name": "exact", "input": OUTPUT, "reference": "{{ item.answer }}"}
+    return StringCheckGrader.model_construct(**{**fields, "operation": "eq", **overrides})
+
+
 def _python(source: str = SCRIPT, **overrides: object) -> PythonGrader:
     return PythonGrader(name="py", source=source, **overrides)
 
@@ -173,13 +179,13 @@ BROKEN = [
         id="label_model-inside-multi",
     ),
     pytest.param(
-        lambda: _exact(input="{{ answer.text }}"),
+        lambda: _unchecked_exact(input="{{ answer.text }}"),
         {},
         [("error", "exact.input", "namespace 'answer'")],
         id="bad-template-namespace",
     ),
     pytest.param(
-        lambda: _exact(input="{{ sample.output }}"),
+        lambda: _unchecked_exact(input="{{ sample.output }}"),
         {},
         [("error", "exact.input", "does not exist")],
         id="unknown-sample-variable",
@@ -225,6 +231,54 @@ BROKEN = [
         {"dataset": [{"answer": "4", "messages": USER_LAST}, {"answer": "5"}]},
         [("error", "dataset.messages", "1 rows have no messages")],
         id="row-without-messages",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4"}, {"answer": "5"}]},
+        [("warning", "dataset.messages", "RFT rows need messages")],
+        id="no-row-has-messages",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": USER_LAST}, {"answer": "5", "messages": "2 + 2?"}]},
+        [("error", "dataset.messages", "1 rows have malformed messages (first: row 1: messages is str")],
+        id="messages-is-a-string",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": USER_LAST}, {"answer": "5", "messages": ["2 + 2?", 4]}]},
+        [("error", "dataset.messages", "(first: row 1: messages[0] is str, not a {role, content} object)")],
+        id="a-message-is-a-string",
+    ),
+    pytest.param(
+        _exact,
+        {"dataset": [{"answer": "4", "messages": USER_LAST}, "a row that is text"]},
+        [("error", "exact.reference", "absent in 1 of 2 rows"), ("error", "dataset", "row 1")],
+        id="a-row-is-not-an-object",
+    ),
+    pytest.param(
+        lambda: _exact(name="exact match"),
+        {},
+        [("error", "exact match.name", "'exact match' is not an identifier")],
+        id="name-not-an-identifier",
+    ),
+    pytest.param(
+        lambda: MultiGrader(name="m", graders={"a": _exact(), "b": _exact()}, calculate_output="(a + b) / 2"),
+        {},
+        [("error", "m.graders.b.name", "'exact' is also the name of m.graders.a")],
+        id="sub-grader-names-repeat",
+    ),
+    pytest.param(
+        lambda: MultiGrader(name="m", graders={"a": _exact(name="m")}, calculate_output="a"),
+        {},
+        [("error", "m.graders.a.name", "'m' is also the name of m;")],
+        id="sub-grader-named-like-the-multi",
+    ),
+    pytest.param(
+        lambda: FormattingGrader(name="fmt"),
+        {},
+        [("info", "fmt", "checks only that the output is a JSON object")],
+        id="formatting-that-checks-nothing",
     ),
 ]
 
@@ -297,8 +351,38 @@ def test_lint_when_not_for_rft_accepts_evals_only_graders(build):
     assert lint(build(), for_rft=False) == []
 
 
-def test_lint_when_all_rows_lack_messages_treats_them_as_items_only():
-    assert lint(_exact(), dataset=[{"answer": "4"}, {"answer": "5"}]) == []
+def test_lint_when_rows_lack_messages_but_not_for_rft_accepts_them_as_items():
+    assert lint(_exact(), dataset=[{"answer": "4"}, {"answer": "5"}], for_rft=False) == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"required_fields": ["answer"]}, id="required-fields"),
+        pytest.param({"json_schema": {"type": "object"}}, id="json-schema"),
+        pytest.param({"source": SCRIPT}, id="own-source"),
+    ],
+)
+def test_lint_when_formatting_grader_checks_something_reports_nothing(options):
+    assert lint(FormattingGrader(name="fmt", **options)) == []
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda: _judge(pass_threshold=0.5), id="score_model"),
+        pytest.param(lambda: _python(pass_threshold=0.5), id="python"),
+        pytest.param(
+            lambda: TextSimilarityGrader(
+                name="sim", input=OUTPUT, reference="r", evaluation_metric="bleu", pass_threshold=0.5
+            ),
+            id="text_similarity",
+        ),
+    ],
+)
+def test_lint_when_pass_threshold_is_set_anywhere_says_the_same_thing(build):
+    (finding,) = lint(build())
+    assert finding.message == "pass_threshold is evals-only; RFT ignores it (leave it out)"
 
 
 def test_lint_when_multi_is_nested_despite_validation_reports_an_error():

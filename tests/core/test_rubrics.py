@@ -560,3 +560,293 @@ def test_string_check_in_an_aggregator_when_unweighted_counts_with_weight_1():
     exact = StringCheckGrader(name="exact", input="{{ sample.output_text }}", reference="4", operation="eq")
     aggregator = AggregatorGrader(name="agg", graders=[exact, FormattingGrader(name="fmt", weight=1.0)])
     assert evaluate_formula(aggregator.calculate_output, {"exact": 1.0, "fmt": 0.0}) == 0.5
+
+
+# ------------------------------------------------------------- judge ranges other than [0, 1] and weights
+
+_RANGES = [
+    pytest.param((0.0, 10.0), id="0-10"),
+    pytest.param((1.0, 5.0), id="1-5"),
+    pytest.param((-5.0, 5.0), id="minus-5-5"),
+    pytest.param((-10.0, 0.0), id="minus-10-0"),
+]
+
+
+@pytest.mark.parametrize("score_range", _RANGES)
+def test_aggregator_when_a_judge_range_is_not_0_1_rescales_it_so_the_reward_stays_in_0_1(score_range):
+    lo, hi = score_range
+    judge = RubricGrader(name="acc", rubric="Accurate?", range=score_range)
+    aggregator = AggregatorGrader(
+        name="agg", graders=[FormattingGrader(name="fmt", weight=0.2), judge], formatting_grader_name="fmt"
+    )
+    formula = aggregator.config["calculate_output"]
+    assert math.isclose(evaluate_formula(formula, {"fmt": 1.0, "acc": hi}), 1.0)
+    assert evaluate_formula(formula, {"fmt": 0.0, "acc": lo}) == 0.0
+    assert math.isclose(evaluate_formula(formula, {"fmt": 0.0, "acc": (lo + hi) / 2}), 0.5 / 1.2)
+    assert not parse_formula(formula).undocumented  # never a unary minus for a negative bound
+
+
+def test_aggregator_when_every_range_is_0_1_keeps_the_readable_formula():
+    judge = ScoreModelGrader(name="acc", model=DEFAULT_JUDGE_MODEL, input="Rate", range=(0, 1))
+    aggregator = AggregatorGrader(name="agg", graders=[judge])
+    assert aggregator.calculate_output == "(1 * acc) / max(1, 0.000001)"
+
+
+def test_aggregator_when_not_normalised_keeps_raw_judge_scores():
+    judge = RubricGrader(name="acc", rubric="Accurate?", range=(0, 10))
+    aggregator = AggregatorGrader(name="agg", graders=[judge], normalize=False)
+    assert aggregator.calculate_output == "1 * acc"
+
+
+_BOUND = st.integers(-100, 100).map(float)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bounds=st.tuples(_BOUND, _BOUND).filter(lambda b: b[0] < b[1]),
+    weights=st.tuples(st.floats(1e-9, 1e6), st.floats(0.0, 1e6)),
+    position=st.floats(0.0, 1.0),
+)
+def test_compose_formula_when_a_range_is_given_stays_in_0_1_for_every_score_in_it(bounds, weights, position):
+    lo, hi = bounds
+    formula = compose_formula([("a", weights[0], None), ("b", weights[1], "m")], ranges={"a": bounds})
+    value = evaluate_formula(formula, {"a": lo + position * (hi - lo), "b": 1.0, "m": 1.0})
+    assert -1e-9 <= value <= 1.0 + 1e-9
+    reference = (weights[0] * position + weights[1]) / (weights[0] + weights[1])
+    assert math.isclose(value, reference, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("weight", "literal", "floor"),
+    [
+        pytest.param(1e-7, "0.0000001", "0.0000001", id="tiny"),
+        pytest.param(0.1234567891, "0.1234567891", "0.000001", id="many-digits"),
+        pytest.param(1e20, "100000000000000000000", "0.000001", id="huge"),
+        pytest.param(2.0, "2", "0.000001", id="whole"),
+    ],
+)
+def test_compose_formula_when_a_weight_is_tiny_or_long_writes_every_digit_and_still_normalises(
+    weight, literal, floor
+):
+    formula = compose_formula([("a", weight, None), ("b", 0.0, None)])
+    assert formula == f"({literal} * a + 0 * b) / max({literal} + 0, {floor})"
+    assert math.isclose(evaluate_formula(formula, {"a": 1.0, "b": 0.0}), 1.0)
+    assert evaluate_formula(compose_formula([("a", weight, None)], normalize=False), {"a": 1.0}) == weight
+
+
+@pytest.mark.parametrize(
+    ("weights", "problem"),
+    [
+        pytest.param(
+            {"acc": math.inf}, "weights['acc']: grader 'acc' needs a finite weight >= 0, got inf", id="inf"
+        ),
+        pytest.param({"acc": math.nan}, "grader 'acc' needs a finite weight >= 0, got nan", id="nan"),
+        pytest.param({"acc": -1.0}, "grader 'acc' needs a finite weight >= 0, got -1.0", id="negative"),
+        pytest.param({"acc": "2"}, "grader 'acc' needs a finite weight >= 0, got '2'", id="text"),
+        pytest.param({"acc": True}, "grader 'acc' needs a finite weight >= 0, got True", id="bool"),
+        pytest.param(
+            {"acc_typo": 1.0}, "weights names ['acc_typo'], which are not among graders", id="unknown"
+        ),
+    ],
+)
+def test_aggregator_when_a_weight_is_invalid_raises_config_error_naming_the_grader(weights, problem):
+    with pytest.raises(ConfigError) as caught:
+        AggregatorGrader(name="agg", graders=[RubricGrader(name="acc", rubric="r")], weights=weights)
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("weight", [math.inf, -0.5], ids=["inf", "negative"])
+def test_seed_graders_when_weight_is_not_finite_and_non_negative_raise_config_error_naming_weight(weight):
+    for build in (lambda: RubricGrader(name="acc", rubric="r", weight=weight),
+                  lambda: FormattingGrader(name="fmt", weight=weight)):  # fmt: skip
+        with pytest.raises(ConfigError, match="weight"):
+            build()
+
+
+# --------------------------------------------------------------------- the rubric text is never a template
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("Compare with {{ item.reference }}", id="valid-variable"),
+        pytest.param("Answer as {{ x }}", id="unknown-namespace"),
+        pytest.param('Output {"a": {{b}}}', id="json-around-braces"),
+    ],
+)
+def test_rubric_grader_when_rubric_text_holds_double_braces_raises_config_error_saying_there_is_no_escape(
+    content,
+):
+    with pytest.raises(ConfigError) as caught:
+        RubricGrader(name="acc", rubric=content)
+    message = str(caught.value)
+    assert message.startswith("invalid score_model grader 'acc': rubric: content contains '{{")
+    assert "templates have no escape for literal braces" in message
+    assert "\n" not in message
+
+
+def test_rubric_grader_when_rubric_text_holds_single_braces_keeps_them():
+    grader = RubricGrader(name="acc", rubric='Answer as {"score": n}')
+    assert '{"score": n}' in grader.config["input"][0]["content"]
+
+
+# ------------------------------------------------------------------ derived config follows every change
+
+
+def _fresh_rubric(**fields) -> RubricGrader:
+    return RubricGrader(**{"name": "acc", "rubric": "Accurate?", **fields})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fresh"),
+    [
+        pytest.param("rubric", "Concise?", {"rubric": "Concise?"}, id="rubric-text"),
+        pytest.param("rubric", RubricItem(id=2, content="Kind?"), {"rubric": "Kind?"}, id="rubric-item"),
+        pytest.param("item_fields", ("question",), {"item_fields": ("question",)}, id="item_fields"),
+        pytest.param("range", (0, 10), {"range": (0, 10)}, id="range"),
+    ],
+)
+def test_rubric_grader_when_a_prompt_input_is_assigned_regenerates_the_default_prompt(field, value, fresh):
+    grader = _fresh_rubric()
+    setattr(grader, field, value)
+    assert grader.config == _fresh_rubric(**fresh).config
+
+
+def test_rubric_grader_when_its_own_prompt_was_given_keeps_it_after_edits():
+    grader = _fresh_rubric(input="Grade {{ sample.output_text }}")
+    grader.rubric = "Concise?"
+    assert grader.config["input"] == [{"role": "user", "content": "Grade {{ sample.output_text }}"}]
+
+
+def test_rubric_grader_when_an_assignment_fails_keeps_the_prompt_following_later_edits():
+    grader = _fresh_rubric()
+    with pytest.raises(ConfigError, match="rubric: content contains"):
+        grader.rubric = "Use {{ braces }}"
+    grader.range = (0, 10)
+    assert grader.config == _fresh_rubric(range=(0, 10)).config
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("required_fields", ("answer", "meta.source"), id="required_fields"),
+        pytest.param("json_schema", {"type": "object", "required": ["n"]}, id="json_schema"),
+        pytest.param("partial_credit", False, id="partial_credit"),
+    ],
+)
+def test_formatting_when_an_option_is_assigned_regenerates_the_source(field, value):
+    grader = FormattingGrader(name="fmt", required_fields=["answer"])
+    setattr(grader, field, value)
+    expected = FormattingGrader(**{"name": "fmt", "required_fields": ["answer"], field: value})
+    assert grader.source == expected.source
+    assert grader.config == expected.config
+
+
+def test_formatting_when_its_own_source_was_given_keeps_it_after_edits():
+    own = "def grade(sample, item):\n    return 1.0\n"
+    grader = FormattingGrader(name="fmt", source=own)
+    grader.required_fields = ("answer",)
+    assert grader.config["source"] == own
+
+
+def test_formatting_when_rebuilt_from_its_saved_fields_still_follows_edits():
+    saved = FormattingGrader(name="fmt", required_fields=["a"])
+    reloaded = FormattingGrader(name="fmt", required_fields=["a"], source=saved.source)
+    reloaded.required_fields = ("b",)
+    assert reloaded.source == FormattingGrader(name="fmt", required_fields=["b"]).source
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        pytest.param({"type": "objekt"}, id="unknown-type"),
+        pytest.param({"required": "answer"}, id="required-not-a-list"),
+    ],
+)
+def test_formatting_when_json_schema_is_invalid_raises_config_error_naming_json_schema(schema):
+    with pytest.raises(ConfigError, match=r"json_schema: not a valid JSON Schema \(draft 2020-12\)"):
+        FormattingGrader(name="fmt", json_schema=schema)
+
+
+def test_indicator_when_its_cluster_map_is_edited_updates_its_source_at_once():
+    cluster_map = ClusterMap.from_dict({"math": ["accuracy"]})
+    indicator = IndicatorGrader(name="i", rubric_name="accuracy", cluster_map=cluster_map)
+    cluster_map.add_cluster("physics", ["accuracy"])
+    assert (
+        indicator.source == IndicatorGrader(name="i", rubric_name="accuracy", cluster_map=cluster_map).source
+    )
+    assert "physics" in indicator.source
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("rubric_name", "clarity", id="rubric_name"),
+        pytest.param("cluster_map", {"essay": ["clarity"]}, id="cluster_map"),
+        pytest.param("cluster_map", None, id="no-cluster_map"),
+    ],
+)
+def test_indicator_when_a_field_is_assigned_regenerates_the_source(field, value):
+    indicator = IndicatorGrader(name="i", rubric_name="accuracy", cluster_map={"math": ["accuracy"]})
+    setattr(indicator, field, value)
+    fields = {"name": "i", "rubric_name": "accuracy", "cluster_map": {"math": ["accuracy"]}, field: value}
+    assert indicator.source == IndicatorGrader(**fields).source
+
+
+def test_indicator_when_given_another_map_stops_following_the_old_one():
+    old = ClusterMap.from_dict({"math": ["accuracy"]})
+    indicator = IndicatorGrader(name="i", rubric_name="accuracy", cluster_map=old)
+    indicator.cluster_map = ClusterMap.from_dict({"essay": ["accuracy"]})
+    old.add_cluster("physics", ["accuracy"])
+    assert "physics" not in indicator.source
+
+
+def test_indicator_config_when_read_changes_nothing():
+    cluster_map = ClusterMap.from_dict({"math": ["accuracy"]})
+    indicator = IndicatorGrader(name="i", rubric_name="accuracy", cluster_map=cluster_map)
+    cluster_map.clusters["essay"] = ["accuracy"]  # behind the map's back: no observer hears of it
+    before = dict(indicator.__dict__)
+    assert indicator.config["source"] == before["source"]
+    assert indicator.__dict__ == before
+
+
+# -------------------------------------------------- cluster values a number column with gaps produces
+
+_CLUSTER_VALUES = [
+    pytest.param(1.0, "1", id="integral-float"),
+    pytest.param(1, "1", id="int"),
+    pytest.param("1", "1", id="text"),
+    pytest.param(2.5, "2.5", id="fractional-float"),
+    pytest.param(-0.0, "0", id="negative-zero"),
+    pytest.param(math.nan, None, id="nan"),
+    pytest.param(None, None, id="null"),
+    pytest.param(True, "True", id="bool"),
+    pytest.param("1.0", "1.0", id="text-with-point"),
+]
+
+
+def test_indicator_when_cluster_values_are_numbers_matches_cluster_of_exactly(tmp_path):
+    values = [p.values[0] for p in _CLUSTER_VALUES]
+    expected = [p.values[1] for p in _CLUSTER_VALUES]
+    cluster_map = ClusterMap.from_dict({name: ["acc"] for name in ("1", "2.5", "0", "True")})
+    assert [cluster_map.cluster_of({"cluster": v}) for v in values] == expected
+    source = IndicatorGrader(name="i", rubric_name="acc", cluster_map=cluster_map).source
+    scores = _grade_in_subprocess([(source, {}, {"cluster": v}) for v in values], tmp_path)
+    assert scores == [1.0 if name in cluster_map.clusters else 0.0 for name in expected]
+
+
+# ------------------------------------------------------------------------ reasoning models and sampling
+
+
+def test_rubric_grader_when_sampling_does_not_suit_the_model_says_how_to_fix_it():
+    with pytest.raises(ConfigError) as caught:
+        RubricGrader(name="acc", rubric="r", model="o3-2025-04-16", sampling_params={"temperature": 0.2})
+    assert "remove sampling_params.temperature" in str(caught.value)
+    assert DEFAULT_JUDGE_MODEL in str(caught.value)
+
+
+def test_rubric_grader_when_model_is_gpt_5_chat_accepts_temperature():
+    grader = RubricGrader(
+        name="acc", rubric="r", model="gpt-5-chat-latest", sampling_params={"temperature": 0}
+    )
+    assert grader.config["sampling_params"] == {"temperature": 0.0}

@@ -8,6 +8,7 @@ from rftkit_nb.core.templates import (
     SAMPLE_VARIABLES,
     TemplateVariable,
     find_variables,
+    first_placeholder,
     grader_variables,
     render,
     resolve,
@@ -402,3 +403,17 @@ def test_grader_variables_when_a_field_is_malformed_names_the_field():
 
 def test_grader_variables_when_grader_is_python_returns_nothing():
     assert grader_variables(PYTHON) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Score {{ item.x }} and {{ y }}", "{{ item.x }}", id="valid-first"),
+        pytest.param("Say {{ nope }}", "{{ nope }}", id="malformed-too"),
+        pytest.param("{{{item.x}}}", "{{item.x}}", id="inside-literal-braces"),
+        pytest.param('Reply {"a": 1} or { {b} }', None, id="single-braces"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_first_placeholder_when_text_is_scanned_returns_what_rendering_would_replace(text, expected):
+    assert first_placeholder(text) == expected

@@ -102,6 +102,40 @@ def test_add_rubric_with_input_template_keeps_the_rubric_as_instructions():
     assert judge.config["input"][1] == {"role": "user", "content": "Reply: {{ sample.output_text }}"}
 
 
+@pytest.mark.parametrize(
+    ("template", "fields", "says"),
+    [
+        pytest.param(
+            "Q: {{ item.question }} ({{ item.meta.kind }}) A: {{ sample.output_text }} {{ item.question }}",
+            (),
+            "It also reads these fields of the dataset row: question, meta.kind.",
+            id="reads-item-fields",
+        ),
+        pytest.param(
+            "Reply: {{ sample.output_text }}", (), "It reads no fields of the dataset row.", id="reads-none"
+        ),
+        pytest.param(
+            "Q: {{ item.question }} A: {{ sample.output_text }}",
+            ("answer",),
+            "It also reads these fields of the dataset row: question.",
+            id="fields-option-not-shown-by-template",
+        ),
+        pytest.param(
+            "Pick: {{ item.choices[0] }} A: {{ sample.output_text }}",
+            (),
+            "It also reads these fields of the dataset row: choices[0].",
+            id="indexed-field",
+        ),
+    ],
+)
+def test_add_rubric_with_input_template_names_the_row_fields_the_template_reads(template, fields, says):
+    judge = Workbench(None).add_rubric("tone", "Be polite.", input=template, item_fields=fields)
+
+    system, user = judge.config["input"]
+    assert system["content"].endswith(f"Grade only what the rubric asks. {says}")
+    assert user == {"role": "user", "content": template}  # the template, nothing added
+
+
 # --- validation: bad input changes nothing ------------------------------------------------------------
 
 
@@ -274,6 +308,238 @@ def test_cluster_map_edited_directly_is_saved_announced_and_undoable(wb, project
     wb.undo()
     assert wb.clusters.clusters == {}
     assert json.loads(project.read_text())["clusters"]["clusters"] == {}
+
+
+def test_cluster_field_is_the_maps_field_and_read_only():
+    wb = Workbench(None)
+    assert wb.cluster_field == "cluster"
+    wb.configure(cluster_field="meta.kind")
+    assert wb.cluster_field == "meta.kind" == wb.clusters.field
+
+    with pytest.raises(AttributeError):
+        wb.cluster_field = "other"  # type: ignore[misc]
+    assert wb.cluster_field == "meta.kind"
+
+
+def test_cluster_map_rename_rubric_renames_the_rubric_in_the_workbench(wb, project):
+    design(wb)
+    wb.clusters.rename_rubric("tone", "warmth")  # what a widget's column rename does
+
+    assert list(wb.rubrics) == ["warmth", "accuracy"]
+    assert wb.rubrics["warmth"].text == "1 = polite"
+    assert wb.rubrics["warmth"].weight == 2
+    assert wb.clusters.clusters_for("warmth") == ["chat"]
+    assert "applies_warmth" in wb.grader().graders
+    assert "warmth" in json.loads(project.read_text())["clusters"]["rubrics"]
+
+    assert wb.undo() == "renamed rubric 'tone' to 'warmth'"
+    assert list(wb.rubrics) == ["tone", "accuracy"]
+    assert wb.clusters.clusters_for("tone") == ["chat"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        pytest.param(
+            lambda m: m.set("chat", "ghost"),
+            "no rubric 'ghost'; rubrics are: tone, accuracy",
+            id="set-unknown",
+        ),
+        pytest.param(
+            lambda m: m.add_cluster("poetry", ["tone", "ghost"]),
+            "no rubric 'ghost'",
+            id="add-cluster-unknown",
+        ),
+        pytest.param(lambda m: m.add_rubric("ghost", ["chat"]), "rubrics are: tone", id="add-rubric-unknown"),
+        pytest.param(lambda m: m.rename_rubric("ghost", "x"), "no rubric 'ghost'", id="rename-unknown"),
+        pytest.param(
+            lambda m: m.rename_rubric("tone", "accuracy"), "already exists", id="rename-onto-rubric"
+        ),
+        pytest.param(lambda m: m.rename_rubric("tone", "exact"), "already a grader", id="rename-onto-grader"),
+        pytest.param(lambda m: m.rename_rubric("tone", "1x"), "not an identifier", id="rename-bad-name"),
+        pytest.param(lambda m: m.remove_rubric("fmt"), "no rubric 'fmt'", id="remove-non-rubric"),
+        pytest.param(lambda m: m.add_cluster("chat"), "already exists", id="add-existing-cluster"),
+        pytest.param(lambda m: m.remove_cluster("ghost"), "no cluster 'ghost'", id="remove-unknown-cluster"),
+        pytest.param(lambda m: m.rename_cluster("chat", "math"), "already exists", id="rename-onto-cluster"),
+        pytest.param(lambda m: m.set("", "tone"), "non-empty", id="empty-cluster-name"),
+    ],
+)
+def test_cluster_map_edit_when_invalid_raises_config_error_and_saves_nothing(wb, project, edit, match):
+    design(wb)
+    events: list[str] = []
+    wb.observe(events.append)
+    before, file_before = wb.to_dict(), project.read_bytes()
+
+    with pytest.raises(ConfigError, match=match):
+        edit(wb.clusters)
+    assert wb.to_dict() == before
+    assert project.read_bytes() == file_before
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "clusters", "event"),
+    [
+        pytest.param(
+            lambda m: m.add_cluster("poetry", ["tone"]),
+            {"chat": ["tone", "accuracy"], "math": ["accuracy"], "poetry": ["tone"]},
+            "added cluster 'poetry'",
+            id="add-cluster",
+        ),
+        pytest.param(
+            lambda m: m.rename_cluster("math", "maths"),
+            {"chat": ["tone", "accuracy"], "maths": ["accuracy"]},
+            "renamed cluster 'math' to 'maths'",
+            id="rename-cluster",
+        ),
+        pytest.param(
+            lambda m: m.remove_cluster("math"),
+            {"chat": ["tone", "accuracy"]},
+            "removed cluster 'math'",
+            id="remove-cluster",
+        ),
+        pytest.param(
+            lambda m: m.add_rubric("tone", ["math"]),
+            {"chat": ["tone", "accuracy"], "math": ["tone", "accuracy"]},
+            "added rubric 'tone' to ['math']",
+            id="add-known-rubric",
+        ),
+        pytest.param(
+            lambda m: m.remove_rubric("tone"),
+            {"chat": ["accuracy"], "math": ["accuracy"]},
+            "removed rubric 'tone'",
+            id="remove-rubric",
+        ),
+    ],
+)
+def test_cluster_map_edit_when_valid_is_one_saved_undoable_change(wb, project, edit, clusters, event):
+    design(wb)
+    before = wb.to_dict()
+    events: list[str] = []
+    wb.observe(events.append)
+
+    edit(wb.clusters)
+    assert wb.clusters.to_dict() == clusters
+    assert json.loads(project.read_text())["clusters"]["clusters"] == clusters
+    assert events == [event]
+    assert set(wb.clusters.rubrics) == set(wb.rubrics)  # no rubric orphaned, none unknown
+    wb.undo()
+    assert wb.to_dict() == before
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        pytest.param("exact", "exact_match", "grader", id="grader"),
+        pytest.param("fmt", "shape", "formatting", id="formatting"),
+        pytest.param("accuracy", "accuracy", "rubric", id="same-name"),
+    ],
+)
+def test_rename_keeps_everything_but_the_name(wb, project, old, new, kind):
+    design(wb)
+    formula = wb.grader().calculate_output
+
+    assert wb.rename(old, new) == kind
+    assert wb.kind_of(new) == kind
+    assert wb.grader().calculate_output == formula.replace(old, new)
+    assert Workbench(project).to_dict() == wb.to_dict()
+
+
+# --- another writer changed the project file ------------------------------------------------------
+
+
+def second_kernel(project: Path) -> None:
+    Workbench(project).add_rubric("clarity", "1 = clear")
+
+
+def hand_edit(project: Path) -> None:
+    data = json.loads(project.read_text())
+    data["name"] = "edited"
+    project.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "behind_our_back",
+    [
+        pytest.param(second_kernel, id="second-workbench"),
+        pytest.param(hand_edit, id="hand-edit"),
+        pytest.param(lambda p: p.write_text("{oops"), id="corrupted"),
+    ],
+)
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda wb: wb.add_rubric("accuracy", "1 = correct"), id="add-rubric"),
+        pytest.param(lambda wb: wb.clusters.set("chat", "tone"), id="cluster-map-edit"),
+        pytest.param(lambda wb: wb.undo(), id="undo"),
+    ],
+)
+def test_autosave_when_the_file_changed_on_disk_refuses_and_rolls_back(project, behind_our_back, change):
+    wb = Workbench(project)
+    wb.add_rubric("tone", "1 = polite")
+    behind_our_back(project)
+    theirs, before = project.read_bytes(), wb.to_dict()
+    events: list[str] = []
+    wb.observe(events.append)
+
+    with pytest.raises(ProjectFileError, match=r"rftkit\.json changed on disk since this notebook") as info:
+        change(wb)
+    assert "\n" not in str(info.value)
+    assert project.read_bytes() == theirs
+    assert wb.to_dict() == before
+    assert events == []
+
+
+def test_autosave_when_the_file_appeared_after_an_empty_start_refuses(project, monkeypatch):
+    monkeypatch.chdir(project.parent)
+    wb = Workbench("rftkit.json")  # no file yet
+    second_kernel(project)
+
+    with pytest.raises(ProjectFileError) as info:
+        wb.add_rubric("tone", "1 = polite")
+    assert str(info.value) == (
+        "rftkit.json changed on disk since this notebook loaded it (another kernel or an edit?): "
+        "%rft open rftkit.json to load it, or %rft save rftkit.json --overwrite to keep this notebook's version"
+    )
+    assert wb.rubrics == {}
+    assert list(Workbench(project).rubrics) == ["clarity"]
+
+
+@pytest.mark.parametrize(
+    "behind_our_back",
+    [
+        pytest.param(lambda p: os.utime(p, ns=(0, 0)), id="touched-same-bytes"),
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()), id="rewritten-same-bytes"),
+        pytest.param(lambda p: p.unlink(), id="deleted"),
+    ],
+)
+def test_autosave_when_the_file_holds_nothing_new_writes(project, behind_our_back):
+    wb = Workbench(project)
+    wb.add_rubric("tone", "1 = polite")
+    behind_our_back(project)
+
+    wb.add_rubric("accuracy", "1 = correct")
+    assert list(Workbench(project).rubrics) == ["tone", "accuracy"]
+
+
+def test_conflict_when_resolved_by_open_or_by_save_overwrite_autosaves_again(project):
+    ours, theirs = Workbench(project), None
+    ours.add_rubric("tone", "1 = polite")
+    theirs = Workbench(project)
+    theirs.add_rubric("clarity", "1 = clear")
+
+    with pytest.raises(ProjectFileError, match="changed on disk"):
+        ours.save()
+    ours.save(project, overwrite=True)  # keep this notebook's version
+    assert list(Workbench(project).rubrics) == ["tone"]
+    ours.add_rubric("accuracy", "1 = correct")
+    assert list(Workbench(project).rubrics) == ["tone", "accuracy"]
+
+    with pytest.raises(ProjectFileError, match="changed on disk"):
+        theirs.add_rubric("style", "1 = stylish")
+    theirs.open(project)  # or take the file's version
+    theirs.add_rubric("style", "1 = stylish")
+    assert list(Workbench(project).rubrics) == ["tone", "accuracy", "style"]
 
 
 def test_observer_that_raises_warns_and_the_change_stays(wb):

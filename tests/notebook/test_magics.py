@@ -208,6 +208,42 @@ def test_rubric_when_input_is_bad_raises_one_line_usage_error_and_changes_nothin
     assert state(shell, project_dir) == before
 
 
+NOTE_ALONE = (
+    "note: clarity is in no cluster, so it counts for no row; "
+    "add --clusters chat,math (or some of them) to its %%rubric line"
+)
+NOTE_FIRST = (
+    "note: now that clusters exist, a rubric in no cluster counts for no row: tone, style; "
+    "re-run their %%rubric cells with --clusters essay"
+)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "last", "notes"),
+    [
+        pytest.param(["tone --clusters chat,math"], "clarity", [NOTE_ALONE], id="new-rubric-in-no-cluster"),
+        pytest.param(
+            ["tone --clusters chat,math", "clarity"], "clarity --weight 2", [NOTE_ALONE], id="rerun"
+        ),
+        pytest.param(["tone", "style"], "clarity --clusters essay", [NOTE_FIRST], id="first-clusters"),
+        pytest.param(["tone"], "clarity", [], id="no-clusters-at-all"),
+        pytest.param(["tone --clusters chat"], "clarity --clusters chat", [], id="every-rubric-clustered"),
+        pytest.param(["tone --clusters chat", "style"], "clarity --clusters essay", [], id="not-the-first"),
+    ],
+)
+def test_rubric_when_a_rubric_is_left_in_no_cluster_prints_a_one_line_note(
+    shell, capsys, earlier, last, notes
+):
+    for args in earlier:
+        shell.cell(rubric_cell(args))
+    capsys.readouterr()
+
+    judge = shell.cell(rubric_cell(last))
+    assert isinstance(judge, RubricGrader)
+    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("Out[")]
+    assert printed == notes
+
+
 def test_rubric_help_when_asked_with_question_mark_shows_the_options(shell, capsys):
     shell.cell("%%rubric?")
     shown = capsys.readouterr().out
@@ -430,6 +466,35 @@ def test_rft_save_then_open_moves_the_autosave_target(shell, project_dir):
 
     assert shell.cell("%rft open rftkit.json") is shell.workbench
     assert list(shell.workbench.rubrics) == ["tone"]
+
+
+def test_rubric_when_another_kernel_changed_the_file_refuses_until_open_or_overwrite(
+    new_shell, project_dir, capsys
+):
+    ours, theirs = new_shell(), new_shell()  # two kernels in one folder
+    ours.load()
+    ours.cell(rubric_cell("tone"))
+    theirs.load()
+    theirs.cell(rubric_cell("clarity"))
+    file = project_dir / "rftkit.json"
+    their_file = file.read_bytes()
+    capsys.readouterr()
+
+    message = r"^rftkit\.json changed on disk since this notebook loaded it \(another kernel or an edit\?\): "
+    assert_one_line_usage_error(ours, rubric_cell("accuracy"), capsys, message)
+    assert list(ours.workbench.rubrics) == ["tone"]
+    assert file.read_bytes() == their_file
+    assert "changed on disk" in ours.cell("%rft help save").text
+
+    ours.cell("%rft open rftkit.json")  # take the file's version, then go on
+    ours.cell(rubric_cell("accuracy"))
+    assert list(Workbench(file).rubrics) == ["tone", "clarity", "accuracy"]
+
+    assert_one_line_usage_error(theirs, rubric_cell("style"), capsys, "changed on disk")
+    theirs.cell("%rft save rftkit.json --overwrite")  # keep this notebook's version
+    assert list(Workbench(file).rubrics) == ["tone", "clarity"]
+    theirs.cell(rubric_cell("style"))
+    assert list(Workbench(file).rubrics) == ["tone", "clarity", "style"]
 
 
 def test_rft_score_runs_the_composed_grader_on_a_dataframe(shell, monkeypatch):

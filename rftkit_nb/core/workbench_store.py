@@ -1,0 +1,216 @@
+"""How a :class:`~rftkit_nb.core.workbench.Workbench` keeps its state: changes, autosave, undo, observers.
+
+:class:`AutosavedState` is the Workbench's base. A block of edits inside :meth:`~AutosavedState._change`
+is one change: validated, written atomically to the project file, pushed on the undo stack, announced to
+observers; or, when anything fails, rolled back so memory and file never disagree.
+
+The file may be changed behind the notebook's back (a second kernel in the same folder, a hand edit, a
+``git checkout``). The content hash of what was last read or written is kept, and an autosave that would
+overwrite something else raises :class:`ProjectFileError` instead, rolling the change back. A file that
+disappeared is written again: nothing of anyone's is lost by that.
+
+Example::
+
+    >>> from rftkit_nb.core.workbench import Workbench
+    >>> wb = Workbench(path=None)
+    >>> _ = wb.add_rubric("tone", "1 = polite")
+    >>> wb.undo()
+    "added rubric 'tone'"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rftkit_nb.core.project import (
+    FileStamp,
+    ProjectState,
+    atomic_write,
+    disk_stamp,
+    dumps,
+    parse_state,
+    read_project,
+    state_to_dict,
+)
+from rftkit_nb.errors import ConfigError, ProjectFileError
+
+__all__ = ["DEFAULT_PROJECT_FILE", "AutosavedState"]
+
+DEFAULT_PROJECT_FILE = "rftkit.json"
+_UNDO_DEPTH = 100
+_S = TypeVar("_S", bound="AutosavedState")
+
+
+class AutosavedState:
+    """The change, autosave, undo and observer machinery; a subclass supplies the state itself.
+
+    Subclasses implement :meth:`_state`, :meth:`_assign` and :meth:`_validate`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        # Absolute, so a later os.chdir (%cd) does not move where the work is saved.
+        self.path: Path | None = Path(path).absolute() if path is not None else None
+        self.blocked: ProjectFileError | None = None  # why autosave is off, when it is
+        self._observers: list[Callable[[str], None]] = []
+        self._undo: list[tuple[dict[str, Any], str]] = []
+        self._stamp: FileStamp | None = None  # the file as last read or written; None: there was none
+        self._snapshot: dict[str, Any] = {}
+
+    @classmethod
+    def load_or_empty(cls: type[_S], path: str | os.PathLike[str] = DEFAULT_PROJECT_FILE) -> _S:
+        """Open ``path``; if it cannot be read, an empty workbench that will not autosave over it.
+
+        Example::
+
+            >>> from rftkit_nb.core.workbench import Workbench
+            >>> Workbench.load_or_empty("no-such-dir/rftkit.json").rubrics
+            {}
+        """
+        try:
+            return cls(path)
+        except ProjectFileError as e:
+            wb = cls(None)
+            wb.path, wb.blocked = Path(path).absolute(), e
+            return wb
+
+    def _start(self) -> None:
+        """Open the project file when there is one; called once the subclass's state exists."""
+        if self.path is not None and self.path.exists():
+            self._load(self.path)
+        self._snapshot = self.to_dict()
+
+    # --- what a subclass supplies ----------------------------------------------------------------
+
+    def _state(self) -> ProjectState:
+        raise NotImplementedError
+
+    def _assign(self, state: ProjectState) -> None:
+        raise NotImplementedError
+
+    def _validate(self) -> None:
+        """Raise ConfigError when the state, as a whole, is not valid (each change is checked with it)."""
+
+    # --- public ----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The project file's content."""
+        return state_to_dict(self._state())
+
+    def undo(self) -> str:
+        """Restore the state before the last change; returns the change undone."""
+        if not self._undo:
+            raise ConfigError("nothing to undo")
+        state, event = self._undo[-1]
+        before = self._snapshot
+        self._assign(parse_state(state, "undo"))
+        self._commit(before, f"undo: {event}", push=False)
+        self._undo.pop()
+        return event
+
+    def observe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(event)`` after every change (``"added rubric 'tone'"``, ``"undo: ..."``)."""
+        self._observers.append(callback)
+
+    def unobserve(self, callback: Callable[[str], None]) -> None:
+        self._observers.remove(callback)
+
+    def open(self, path: str | os.PathLike[str]) -> None:
+        """Replace everything with the project file at ``path`` and autosave there from now on."""
+        target = Path(path).absolute()
+        self._load(target)
+        self.path, self.blocked, self._undo = target, None, []
+        self._snapshot = self.to_dict()
+        self._notify(f"opened {target}")
+
+    def save(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Path:
+        """Write the project file to ``path`` (default: the current one), which becomes the autosave target.
+
+        Writing over the current file when it could not be read, or when it changed on disk since this
+        notebook read or wrote it, needs ``overwrite=True``.
+        """
+        target = Path(path).absolute() if path is not None else self.path
+        if target is None:
+            raise ConfigError("no project file: pass a path, e.g. save('rftkit.json')")
+        same = self.path is not None and os.path.realpath(target) == os.path.realpath(self.path)
+        if same and not overwrite:
+            if self.blocked is not None:
+                raise ProjectFileError(f"{target} could not be read and was left untouched; fix it and open "
+                                       "it, save elsewhere, or overwrite it on purpose")  # fmt: skip
+            self._check_disk()
+        self._stamp = atomic_write(target, dumps(self.to_dict()))
+        self.path, self.blocked = target, None
+        return target
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _change(self, event: str) -> Iterator[None]:
+        """The body's edits as one change: validated, saved, undoable and announced; or rolled back."""
+        before = self._snapshot
+        try:
+            yield
+            self._validate()
+        except BaseException:
+            self._assign(parse_state(before, "rollback"))
+            raise
+        self._commit(before, event)
+
+    def _commit(self, before: dict[str, Any], event: str, *, push: bool = True) -> None:
+        state = self.to_dict()
+        if state == before:
+            return
+        if self.path is not None and self.blocked is None:
+            try:
+                self._check_disk()
+                self._stamp = atomic_write(self.path, dumps(state))
+            except ProjectFileError:
+                self._assign(parse_state(before, "rollback"))
+                raise
+        if push:
+            self._undo = [*self._undo[-_UNDO_DEPTH + 1 :], (before, event)]
+        self._snapshot = state
+        self._notify(event)
+
+    def _check_disk(self) -> None:
+        """Refuse to write over a project file someone else changed since we last read or wrote it."""
+        assert self.path is not None
+        now = disk_stamp(self.path)
+        if now is None or (self._stamp is not None and now.digest == self._stamp.digest):
+            return
+        shown = _shown_path(self.path)
+        raise ProjectFileError(
+            f"{shown} changed on disk since this notebook loaded it (another kernel or an edit?): "
+            f"%rft open {shown} to load it, or %rft save {shown} --overwrite to keep this notebook's version"
+        )
+
+    def _notify(self, event: str) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(event)
+            except Exception as e:  # one broken widget must not undo a saved change
+                warnings.warn(f"workbench observer {callback!r} failed: {e!r}", RuntimeWarning, stacklevel=3)
+
+    def _load(self, path: Path) -> None:
+        state, stamp = read_project(path)
+        before = self.to_dict()
+        self._assign(state)
+        try:  # the whole must be valid too (names unique across kinds: the file may be hand-edited)
+            self._validate()
+        except ConfigError as e:
+            self._assign(parse_state(before, "rollback"))
+            raise ProjectFileError(f"project file {path}: {e}; it was left untouched") from None
+        self._stamp = stamp
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` as the user would type it in this notebook: relative to the working directory when inside."""
+    shown = str(path)
+    with contextlib.suppress(ValueError):
+        shown = str(path.relative_to(Path.cwd()))
+    return shlex.quote(shown)  # a path with spaces still splits as one argument of %rft
