@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from rftkit_nb.core import html as h
-from rftkit_nb.core.clusters import read_path
+from rftkit_nb.core.clusters import cluster_name, read_path
 from rftkit_nb.core.graders import BaseGrader
 from rftkit_nb.core.project import atomic_write
 from rftkit_nb.core.templates import template_fields
@@ -54,9 +54,9 @@ class ScoreReport:
 
     def _build_frame(self) -> pd.DataFrame:
         columns: dict[str, Any] = {}
-        clusters = [read_path(r.item, self.cluster_field) for r in self.rows]
+        clusters = [cluster_name(read_path(r.item, self.cluster_field)) for r in self.rows]
         if any(c is not None for c in clusters):
-            columns["cluster"] = [None if c is None else str(c) for c in clusters]
+            columns["cluster"] = clusters  # named as the indicator graders name them (1.0 -> "1")
         columns["reward"] = pd.array(self.rewards, dtype="Float64")
         columns["flagged"] = [
             bool(n) for n in self.reward_notes
