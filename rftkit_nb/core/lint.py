@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import ast
-import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from rftkit_nb.core.graders import (
     is_identifier,
     is_reasoning_model,
 )
+from rftkit_nb.core.lint_dataset import MAX_TRAINING_ROWS as MAX_TRAINING_ROWS
+from rftkit_nb.core.lint_dataset import lint_dataset, records
 from rftkit_nb.core.pysource import python_source_problems
 from rftkit_nb.core.rubrics import FormattingGrader
 from rftkit_nb.core.templates import find_variables, template_fields
@@ -53,7 +54,6 @@ HOSTED_PACKAGES = frozenset({
 NETWORK_MODULES = frozenset({"socket", "urllib", "http", "requests", "httpx", "aiohttp", "ftplib", "smtplib"})
 KNOWN_IMAGE_TAGS = frozenset({"2025-05-08"})
 SAMPLE_ROOTS_NEEDING_FORMAT = frozenset({"output_json"})
-MAX_TRAINING_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ def lint(
     _lint_names(grader, add)
     variables = _lint_templates(grader, add)
     if dataset is not None:
-        rows = _records(dataset)
-        _lint_dataset(rows, variables, add, for_rft=for_rft)
+        rows = records(dataset)
+        lint_dataset(rows, variables, add, for_rft=for_rft)
     return out
 
 
@@ -316,96 +316,3 @@ def _lint_templates(grader: BaseGrader, add: Any) -> list[tuple[str, str]]:
             if var.namespace == "item":
                 item_vars.append((where, var.text))
     return item_vars
-
-
-def _records(dataset: Any) -> list[Mapping[str, Any]]:
-    if hasattr(dataset, "to_dict"):  # a DataFrame, without importing pandas here
-        # A DataFrame fills the keys a row lacks with NaN/NA: drop them so absent fields read as absent.
-        return [{k: v for k, v in row.items() if not _is_missing(v)} for row in dataset.to_dict("records")]
-    return list(dataset)
-
-
-def _is_missing(value: object) -> bool:
-    return (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType"
-
-
-def _lint_dataset(
-    rows: list[Mapping[str, Any]], variables: list[tuple[str, str]], add: Any, *, for_rft: bool
-) -> None:
-    from rftkit_nb.core.templates import resolve
-
-    if for_rft and len(rows) > MAX_TRAINING_ROWS:
-        add("error", "dataset", f"{len(rows):,} rows; RFT takes at most {MAX_TRAINING_ROWS:,} training rows")
-    for where, text in dict.fromkeys(variables):
-        var = find_variables("{{ " + text + " }}")[0]
-        missing = [i for i, row in enumerate(rows) if _absent(var, row, resolve)]
-        if missing:
-            first = ", ".join(str(i) for i in missing[:5])
-            add(
-                "error",
-                where,
-                f"{{{{ {text} }}}} is absent in {len(missing)} of {len(rows)} rows (rows {first}...)",
-            )
-    if for_rft:
-        _lint_messages(rows, add)
-
-
-def _absent(var: Any, row: Mapping[str, Any], resolve: Any) -> bool:
-    try:
-        return resolve(var, item=row, sample={}) is None
-    except Exception:  # any lookup failure means the variable is not there
-        return True
-
-
-def _messages_problem(messages: object) -> str | None:
-    """Why a row's ``messages`` is not a list of message objects, or None."""
-    if not isinstance(messages, list):
-        return f"messages is {type(messages).__name__}, not a list of {{role, content}} objects"
-    for j, m in enumerate(messages):
-        if not isinstance(m, Mapping):
-            return f"messages[{j}] is {type(m).__name__}, not a {{role, content}} object"
-    return None
-
-
-def _lint_messages(rows: list[Mapping[str, Any]], add: Any) -> None:
-    objects = {i: r for i, r in enumerate(rows) if isinstance(r, Mapping)}
-    if len(objects) < len(rows):
-        first = next(i for i in range(len(rows)) if i not in objects)
-        add("error", "dataset", f"{len(rows) - len(objects)} rows are not JSON objects (first: row {first})")
-    no_messages = [i for i, r in objects.items() if not r.get("messages")]
-    if objects and len(no_messages) == len(objects):
-        add(
-            "warning",
-            "dataset.messages",
-            "no row has messages; RFT rows need messages (the prompt to answer)",
-        )
-        return
-    if no_messages:
-        add(
-            "error",
-            "dataset.messages",
-            f"{len(no_messages)} rows have no messages (first: row {no_messages[0]})",
-        )
-    malformed = [
-        (i, p) for i, r in objects.items() if r.get("messages") and (p := _messages_problem(r["messages"]))
-    ]
-    if malformed:
-        add(
-            "error",
-            "dataset.messages",
-            f"{len(malformed)} rows have malformed messages (first: row {malformed[0][0]}: {malformed[0][1]})",
-        )
-    bad = {i for i, _ in malformed}
-    lists = [r["messages"] for i, r in objects.items() if r.get("messages") and i not in bad]
-    allowed = {"developer", "user", "assistant", "tool"}
-    roles = {r if isinstance(r := m.get("role"), str | None) else repr(r) for ms in lists for m in ms}
-    bad_roles = sorted(roles - allowed, key=str)
-    if bad_roles:
-        add(
-            "error",
-            "dataset.messages",
-            f"roles {bad_roles} are not allowed in RFT rows (use developer, user, assistant, tool)",
-        )
-    not_user_last = sum(1 for ms in lists if ms[-1].get("role") != "user")
-    if not_user_last:
-        add("warning", "dataset.messages", f"in {not_user_last} rows the last message is not a user turn")
