@@ -12,8 +12,6 @@ import json
 import math
 import re
 import statistics as stats
-import subprocess
-import sys
 import typing
 from math import floor as round_down
 from pathlib import Path
@@ -44,23 +42,6 @@ HOSTILE = "<script>alert(1)</script>"
 def _string_check(**overrides: object) -> StringCheckGrader:
     fields = {"name": "exact", "input": SAMPLE, "reference": "{{ item.answer }}", "operation": "eq"}
     return StringCheckGrader(**{**fields, **overrides})
-
-
-def _run_in_subprocess(source: str, sample: dict, item: dict, cwd: Path) -> float:
-    """Run ``grade(sample, item)`` of ``source`` in a fresh interpreter, never in the test process."""
-    runner = (
-        "import json, sys\n"
-        "data = json.load(sys.stdin)\n"
-        "namespace = {}\n"
-        "exec(compile(data['source'], '<grader>', 'exec'), namespace)\n"
-        "print(json.dumps(namespace['grade'](data['sample'], data['item'])))\n"
-    )
-    payload = json.dumps({"source": source, "sample": sample, "item": item})
-    done = subprocess.run(
-        [sys.executable, "-c", runner], input=payload, capture_output=True, text=True, cwd=cwd, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 # --------------------------------------------------------------------------------- config shape per type
@@ -411,9 +392,11 @@ def test_python_when_function_is_not_named_grade_adds_an_alias_and_every_import_
     assert "grade = uses_module_aliases_and_imported_names" in lines
 
 
-def test_python_when_built_from_a_function_ships_source_that_runs_on_its_own(tmp_path):
+def test_python_when_built_from_a_function_ships_source_that_runs_on_its_own(tmp_path, grade_in_subprocess):
     source = PythonGrader(name="p", source=uses_module_aliases_and_imported_names).source
-    score = _run_in_subprocess(source, {"output_text": "same words"}, {"answer": "same words"}, tmp_path)
+    score = grade_in_subprocess(
+        [(source, {"output_text": "same words"}, {"answer": "same words"})], tmp_path
+    )[0]
     assert score == 1.0
 
 
@@ -421,10 +404,12 @@ def floors(sample, item):
     return round_down(float(sample["output_text"]))
 
 
-def test_python_when_function_uses_a_name_imported_from_a_module_ships_the_from_import(tmp_path):
+def test_python_when_function_uses_a_name_imported_from_a_module_ships_the_from_import(
+    tmp_path, grade_in_subprocess
+):
     source = PythonGrader(name="p", source=floors).source
     assert "from math import floor as round_down" in source.splitlines()
-    assert _run_in_subprocess(source, {"output_text": "1.9"}, {}, tmp_path) == 1.0
+    assert grade_in_subprocess([(source, {"output_text": "1.9"}, {})], tmp_path)[0] == 1.0
 
 
 def test_python_when_given_a_lambda_raises_config_error_asking_for_def():
@@ -755,10 +740,10 @@ def test_python_when_function_uses_names_defined_outside_it_raises_config_error_
     assert str(caught.value) == f"invalid python grader 'p': source: {message}"
 
 
-def test_python_when_function_uses_only_itself_builtins_and_modules_ships_them(tmp_path):
+def test_python_when_function_uses_only_itself_builtins_and_modules_ships_them(tmp_path, grade_in_subprocess):
     source = PythonGrader(name="p", source=calls_itself_and_a_module).source
     assert source.startswith("import math\n")
-    assert _run_in_subprocess(source, {}, {}, tmp_path) == 1.0
+    assert grade_in_subprocess([(source, {}, {})], tmp_path)[0] == 1.0
 
 
 @pytest.mark.parametrize(

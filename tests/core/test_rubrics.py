@@ -1,7 +1,7 @@
 """Specification of the seed API (rftkit_nb.core.rubrics): each seed defect in
 /work/shared/reference/seed-review.md has a test here that the seed would fail.
 
-Generated python sources are only ever run in a child interpreter (``_grade_in_subprocess``), never in the
+Generated python sources are only ever run in a child interpreter (the ``grade_in_subprocess`` fixture), never in the
 test process.
 """
 
@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -39,25 +36,6 @@ from rftkit_nb.core.rubrics import (
 from rftkit_nb.errors import ConfigError
 
 HOSTILE = "<script>alert(1)</script>"
-_RUNNER = """\
-import json, sys
-results = []
-for case in json.load(sys.stdin):
-    namespace = {}
-    exec(compile(case["source"], "<grader>", "exec"), namespace)
-    results.append(namespace["grade"](case["sample"], case["item"]))
-print(json.dumps(results))
-"""
-
-
-def _grade_in_subprocess(cases: list[tuple[str, dict, dict]], cwd: Path) -> list[float]:
-    """``grade(sample, item)`` of each ``(source, sample, item)``, run in one fresh interpreter in ``cwd``."""
-    payload = json.dumps([{"source": s, "sample": sa, "item": it} for s, sa, it in cases])
-    done = subprocess.run(
-        [sys.executable, "-c", _RUNNER], input=payload, capture_output=True, text=True, cwd=cwd, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def _quick_start() -> AggregatorGrader:
@@ -233,11 +211,13 @@ def test_compose_formula_when_normalised_stays_in_0_1_and_equals_the_reference(f
 # ------------------------------------------- defect 2: the cluster is read from the item, not the output
 
 
-def test_indicator_when_output_claims_another_cluster_reads_the_cluster_from_the_item(tmp_path):
+def test_indicator_when_output_claims_another_cluster_reads_the_cluster_from_the_item(
+    tmp_path, grade_in_subprocess
+):
     cluster_map = ClusterMap.from_dict({"math": ["accuracy"], "essay": ["clarity"]})
     clarity = IndicatorGrader(name="ind", rubric_name="clarity", cluster_map=cluster_map).config["source"]
     claims_essay = {"output_text": '{"cluster": "essay"}', "output_json": {"cluster": "essay"}}
-    scores = _grade_in_subprocess(
+    scores = grade_in_subprocess(
         [
             (clarity, claims_essay, {"cluster": "math"}),
             (clarity, {"output_text": "", "output_json": None}, {"cluster": "essay"}),
@@ -248,10 +228,10 @@ def test_indicator_when_output_claims_another_cluster_reads_the_cluster_from_the
     assert scores == [0.0, 1.0, 0.0]
 
 
-def test_indicator_when_cluster_field_is_a_dotted_path_reads_it_from_the_item(tmp_path):
+def test_indicator_when_cluster_field_is_a_dotted_path_reads_it_from_the_item(tmp_path, grade_in_subprocess):
     cluster_map = ClusterMap.from_dict({"math": ["accuracy"], "essay": ["clarity"]}, field="meta.kind")
     source = IndicatorGrader(name="ind", rubric_name="clarity", cluster_map=cluster_map).source
-    scores = _grade_in_subprocess(
+    scores = grade_in_subprocess(
         [
             (source, {}, {"meta": {"kind": "essay"}, "cluster": "math"}),
             (source, {}, {"meta": {"kind": "math"}, "cluster": "essay"}),
@@ -262,9 +242,9 @@ def test_indicator_when_cluster_field_is_a_dotted_path_reads_it_from_the_item(tm
     assert scores == [1.0, 0.0, 0.0]
 
 
-def test_indicator_when_no_cluster_map_is_given_applies_to_every_row(tmp_path):
+def test_indicator_when_no_cluster_map_is_given_applies_to_every_row(tmp_path, grade_in_subprocess):
     source = IndicatorGrader(name="ind", rubric_name="accuracy").source
-    assert _grade_in_subprocess([(source, {}, {}), (source, {}, {"cluster": "x"})], tmp_path) == [1.0, 1.0]
+    assert grade_in_subprocess([(source, {}, {}), (source, {}, {"cluster": "x"})], tmp_path) == [1.0, 1.0]
 
 
 # --------------------------------------------------------------- defect 3: no code injection via names
@@ -281,11 +261,13 @@ _INJECTIONS = [
 
 
 @pytest.mark.parametrize("name", _INJECTIONS)
-def test_indicator_when_rubric_and_cluster_names_are_hostile_embeds_them_as_inert_literals(name, tmp_path):
+def test_indicator_when_rubric_and_cluster_names_are_hostile_embeds_them_as_inert_literals(
+    name, tmp_path, grade_in_subprocess
+):
     cluster_map = ClusterMap.from_dict({name: [name], "plain": ["x"]})
     source = IndicatorGrader(name="ind", rubric_name=name, cluster_map=cluster_map).source
     compile(source, "<indicator>", "exec")  # compiles only; it runs in the child below
-    scores = _grade_in_subprocess(
+    scores = grade_in_subprocess(
         [(source, {}, {"cluster": name}), (source, {}, {"cluster": "plain"}), (source, {}, {"cluster": "x"})],
         tmp_path,
     )
@@ -294,14 +276,16 @@ def test_indicator_when_rubric_and_cluster_names_are_hostile_embeds_them_as_iner
 
 
 @pytest.mark.parametrize("name", _INJECTIONS)
-def test_formatting_when_required_field_names_are_hostile_embeds_them_as_inert_literals(name, tmp_path):
+def test_formatting_when_required_field_names_are_hostile_embeds_them_as_inert_literals(
+    name, tmp_path, grade_in_subprocess
+):
     source = FormattingGrader(name="fmt", required_fields=[name]).source
     compile(source, "<formatting>", "exec")
     present: object = "present"
     for part in reversed(name.split(".")):  # required fields are dotted paths, hostile or not
         present = {part: present}
     with_field = {"output_text": json.dumps(present)}
-    scores = _grade_in_subprocess([(source, with_field, {}), (source, {"output_text": "{}"}, {})], tmp_path)
+    scores = grade_in_subprocess([(source, with_field, {}), (source, {"output_text": "{}"}, {})], tmp_path)
     assert scores == [1.0, 0.0]
     assert list(tmp_path.iterdir()) == []
 
@@ -318,12 +302,12 @@ def test_indicator_when_cluster_maps_differ_generates_different_sources_holding_
     assert "legal" in second
 
 
-def test_indicator_config_when_its_cluster_map_is_edited_follows_the_edit(tmp_path):
+def test_indicator_config_when_its_cluster_map_is_edited_follows_the_edit(tmp_path, grade_in_subprocess):
     cluster_map = ClusterMap.from_dict({"math": ["accuracy"]})
     indicator = IndicatorGrader(name="i", rubric_name="accuracy", cluster_map=cluster_map)
     cluster_map.add_cluster("physics", ["accuracy"])
     source = indicator.config["source"]
-    assert _grade_in_subprocess([(source, {}, {"cluster": "physics"})], tmp_path) == [1.0]
+    assert grade_in_subprocess([(source, {}, {"cluster": "physics"})], tmp_path) == [1.0]
 
 
 # ------------------------------------------------------------ defect 5: names, uniqueness, nesting
@@ -498,14 +482,14 @@ _FORMATTING = [
 
 
 @pytest.fixture(scope="module")
-def formatting_scores(tmp_path_factory) -> dict[str, float]:
+def formatting_scores(tmp_path_factory, grade_in_subprocess) -> dict[str, float]:
     """Every formatting case graded in one child interpreter, keyed by case id."""
     cases = []
     for case in _FORMATTING:
         options, sample, _ = case.values
         grader = FormattingGrader(name="fmt", **{"required_fields": _REQUIRED, **options})
         cases.append((grader.config["source"], sample, {}))
-    scores = _grade_in_subprocess(cases, tmp_path_factory.mktemp("formatting"))
+    scores = grade_in_subprocess(cases, tmp_path_factory.mktemp("formatting"))
     return {case.id: score for case, score in zip(_FORMATTING, scores, strict=True)}
 
 
@@ -825,13 +809,13 @@ _CLUSTER_VALUES = [
 ]
 
 
-def test_indicator_when_cluster_values_are_numbers_matches_cluster_of_exactly(tmp_path):
+def test_indicator_when_cluster_values_are_numbers_matches_cluster_of_exactly(tmp_path, grade_in_subprocess):
     values = [p.values[0] for p in _CLUSTER_VALUES]
     expected = [p.values[1] for p in _CLUSTER_VALUES]
     cluster_map = ClusterMap.from_dict({name: ["acc"] for name in ("1", "2.5", "0", "True")})
     assert [cluster_map.cluster_of({"cluster": v}) for v in values] == expected
     source = IndicatorGrader(name="i", rubric_name="acc", cluster_map=cluster_map).source
-    scores = _grade_in_subprocess([(source, {}, {"cluster": v}) for v in values], tmp_path)
+    scores = grade_in_subprocess([(source, {}, {"cluster": v}) for v in values], tmp_path)
     assert scores == [1.0 if name in cluster_map.clusters else 0.0 for name in expected]
 
 
