@@ -41,4 +41,5 @@ def test_quickstart_when_run_top_to_bottom_then_scores_and_exports(tmp_path, mon
     assert "not_applicable" in text  # clarity is masked for math rows
     assert (tmp_path / "grader.json").is_file()
     assert (tmp_path / "rftkit.json").is_file()  # the design was autosaved next to the notebook
+    assert "lint: no findings" in text  # the sample rows are valid RFT rows for this grader
     assert "Traceback" not in text
