@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from rftkit_nb.testing import FakeOpenAI, default_scorer, prompt_text
+from rftkit_nb.testing import FakeOpenAI, default_scorer, fingerprint, prompt_text
 
 KEY = "sk-test-server-0123456789"
 SCORE_FORMAT = {
@@ -191,7 +191,7 @@ def test_server_records_bodies_headers_and_retries(server: FakeOpenAI) -> None:
         assert content_of(ask(sdk, "SCORE: 0.4"))["result"] == 0.4
     assert server.count("chat") == 3
     assert [r.headers["x-stainless-retry-count"] for r in server.requests] == ["0", "1", "2"]
-    assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert server.requests[0].headers["authorization"] == fingerprint(f"Bearer {KEY}")
     assert server.requests[0].body["messages"][0]["content"] == "SCORE: 0.4"
     assert server.counts["fault:rate_limit"] == 2
     assert server.counts["chat"] == 1
@@ -237,7 +237,7 @@ def test_server_when_azure_client_calls_deployment_route_answers(server: FakeOpe
     assert chat.path == "/openai/deployments/my-deploy/chat/completions"
     assert chat.endpoint == "chat"
     assert chat.query == {"api-version": "2024-10-21"}
-    assert chat.headers["api-key"] == KEY
+    assert chat.headers["api-key"] == fingerprint(KEY)
     assert embed.path == "/openai/deployments/my-embed/embeddings"
     assert embed.endpoint == "embeddings"
 
@@ -374,3 +374,17 @@ def test_server_when_port_is_taken_start_raises_runtime_error(server: FakeOpenAI
 )
 def test_prompt_text_when_given_a_body_joins_its_texts(body: object, expected: str) -> None:
     assert prompt_text(body) == expected
+
+
+def test_server_when_requests_recorded_then_credentials_are_never_kept():
+    import openai
+
+    with FakeOpenAI() as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key=KEY)
+        try:
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        finally:
+            client.close()
+        recorded = repr(server.requests)
+    assert KEY not in recorded
+    assert fingerprint(f"Bearer {KEY}") in recorded

@@ -59,7 +59,8 @@ def score(
     cluster field is then used). ``rows``: a DataFrame, a list of dicts or a JSONL path; ``output`` names
     the model-output column. ``judge``: a :class:`~rftkit_nb.scoring.judge.Judge`, an openai
     (Azure)OpenAI client, ``None`` to use the environment (``OPENAI_API_KEY`` / ``AZURE_OPENAI_*``), or
-    ``False`` for none (judges are then ``skipped``). ``timeout`` is the per-row limit for python graders;
+    ``False`` for none (judges are then ``skipped``); ``concurrency`` and ``cache`` configure the judge
+    ``score()`` builds (a ``Judge`` you pass keeps its own). ``timeout`` is the per-row limit for python graders;
     ``cluster_field`` the item field the report groups by (default ``cluster``).
     """
     kwargs = dict(output=output, judge=judge, concurrency=concurrency, cache=cache, progress=progress,
@@ -113,42 +114,46 @@ class _Run:
         )
         self.outcomes: dict[str, list[Outcome | None]] = {k: [None] * len(rows) for k in self.leaves}
         self.judges = JudgePhase(self.leaves, rows, self.outcomes)
-        self.bar = _progress(self.options.get("progress", True))
+        self.bar: Any = None
 
     async def execute(self) -> None:
         local = {k: g for k, g in self.leaves.items() if not is_judge(g)}
-        if local:
-            if self.bar is not None:
-                self.bar.reset(total=len(local) * len(self.rows))
-                self.bar.set_description("local graders")
-            await asyncio.to_thread(
-                run_local_phase, local, self.rows, self.outcomes, cancel=self.cancel,
-                sandbox=self.options.get("sandbox"), timeout=self.options.get("timeout", 30.0),
-                advance=None if self.bar is None else self.bar.update,
-            )  # fmt: skip
         keys = [k for k in self.leaves if k not in local]
-        if keys and not self.cancel.is_set():
-            await self._run_judges(keys)
+        # The judge is set up first: a bad configuration fails before minutes of local work, not after.
+        judge = _make_judge(self.options) if keys else None
+        try:
+            if local:
+                self.bar = _progress(
+                    self.options.get("progress", True), len(local) * len(self.rows), "local graders"
+                )
+                await asyncio.to_thread(
+                    run_local_phase, local, self.rows, self.outcomes, cancel=self.cancel,
+                    sandbox=self.options.get("sandbox"), timeout=self.options.get("timeout", 30.0),
+                    advance=None if self.bar is None else self.bar.update,
+                )  # fmt: skip
+                self.close()
+            if keys and not self.cancel.is_set():
+                await self._run_judges(keys, judge)
+        finally:
+            if judge is not None:
+                # Always: its connections belong to this run's event loop, which ends with the run.
+                # A judge passed in reconnects by itself when it is used again.
+                await judge.aclose()
 
-    async def _run_judges(self, keys: list[str]) -> None:
+    async def _run_judges(self, keys: list[str], judge: Any) -> None:
         applicable = applicability(self.grader, keys, self.outcomes, len(self.rows))
         self.judges.mask(applicable)
-        judge = _make_judge(self.options)
         if judge is None:
             self.judges.skip(applicable)
             return
-        if self.bar is not None:
-            self.bar.set_description("judge")
-        try:
-            await self.judges.run(judge, applicable, self.bar)
-        finally:
-            # Always: its connections belong to this run's event loop, which ends with the run.
-            # A judge passed in reconnects by itself when it is used again.
-            await judge.aclose()
+        planned = sum(sum(flags) for flags in applicable.values())
+        self.bar = _progress(self.options.get("progress", True), planned, "judge")
+        await self.judges.run(judge, applicable, self.bar)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
     def report(self) -> ScoreReport:
         formula = (
@@ -230,13 +235,13 @@ def _make_judge(options: Mapping[str, Any]) -> Any:
     return Judge(judge, **kw)  # an openai client
 
 
-def _progress(enabled: bool) -> Any:
-    if not enabled:
+def _progress(enabled: bool, total: int, what: str) -> Any:
+    """A progress bar for one phase; it appears only when the phase lasts over a second."""
+    if not enabled or total == 0:
         return None
     from tqdm.auto import tqdm
 
-    # delay: quick runs (most of them) show no bar at all.
-    return tqdm(total=0, unit="row", delay=1.0, leave=False)
+    return tqdm(total=total, desc=what, unit="row", delay=1.0, leave=False)
 
 
 def _run_in_thread(make: Any) -> ScoreReport:

@@ -82,9 +82,21 @@ def client_factory(client: Any, base_url: str | None, api_key: str | None) -> Ca
         return lambda: openai.AsyncAzureOpenAI()
     if base_url is None and api_key is None and not (env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL")):
         raise ConfigError(f"no judge endpoint is configured; {ENV_HINT}")
-    # Local OpenAI-compatible servers often need no key, but the SDK insists on one.
-    key = api_key or env.get("OPENAI_API_KEY") or "no-key-needed"
+    # Local OpenAI-compatible servers often need no key, but the SDK insists on one. The environment's
+    # OpenAI key goes only to OpenAI or to the endpoint the environment itself names: never to a
+    # base_url given here for another server.
+    env_key = env.get("OPENAI_API_KEY") if _same_host(base_url, env.get("OPENAI_BASE_URL")) else None
+    key = api_key or env_key or "no-key-needed"
     return lambda: openai.AsyncOpenAI(base_url=base_url, api_key=key)
+
+
+def _same_host(base_url: str | None, env_base_url: str | None) -> bool:
+    """Whether a key meant for the environment's endpoint may be sent to ``base_url``."""
+    if base_url is None:
+        return True
+    target = urlsplit(base_url).hostname
+    allowed = {"api.openai.com", urlsplit(env_base_url).hostname if env_base_url else None}
+    return target in allowed
 
 
 def endpoint_of(client: Any) -> str:

@@ -15,6 +15,7 @@ from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, TextSimilarityGrader
 from rftkit_nb.core.templates import render
 from rftkit_nb.errors import GradingError, RftkitError
+from rftkit_nb.scoring.report import JudgeCalls
 from rftkit_nb.scoring.rows import SampleRow
 from rftkit_nb.scoring.runners import NOT_APPLICABLE, SCORED, SKIPPED, Outcome, build_judge_request
 
@@ -58,8 +59,22 @@ class JudgePhase:
     leaves: Mapping[str, BaseGrader]
     rows: Sequence[SampleRow]
     outcomes: dict[str, list[Outcome | None]]
-    calls: int = 0
     notes: list[str] = field(default_factory=list)
+    needed: int = 0
+    cached: int = 0
+    _sent_keys: set[str] = field(default_factory=set)
+    _answered: int = 0
+    _embeddings: int = 0
+
+    @property
+    def calls(self) -> JudgeCalls:
+        """What the run asked of the judge (counting only requests that finished)."""
+        hosted = sum(len(self.rows) for g in self.leaves.values() if g.type in ("score_model", "label_model"))
+        sent = len(self._sent_keys) + self._embeddings
+        shared = self._answered - len(self._sent_keys) - self.cached
+        return JudgeCalls(
+            needed=self.needed, sent=sent, cached=self.cached, shared=max(shared, 0), hosted=hosted
+        )
 
     def mask(self, applicable: Mapping[str, list[bool]]) -> None:
         for key, flags in applicable.items():
@@ -75,13 +90,12 @@ class JudgePhase:
 
     async def run(self, judge: Any, applicable: Mapping[str, list[bool]], progress: Any = None) -> None:
         requests, slots = self._requests(applicable)
-        self.calls = len(requests)
-        if progress is not None:
-            progress.reset(total=len(requests))
+        self.needed = len(requests)
 
         def done(n: int, answer: Any) -> None:
             key, i = slots[n]
             self.outcomes[key][i] = outcome_from_answer(self.leaves[key], answer)
+            self._count(requests[n], answer)
             if progress is not None:
                 progress.update(1)
 
@@ -89,6 +103,16 @@ class JudgePhase:
             await _gather(judge, requests, done)
         finally:
             self.notes.extend(judge.notes)
+
+    def _count(self, request: Any, answer: Any) -> None:
+        if isinstance(request, tuple):
+            self._embeddings += 1
+        elif getattr(answer, "cached", False):
+            self.cached += 1
+            self._answered += 1
+        else:
+            self._sent_keys.add(request.key())
+            self._answered += 1
 
     def _requests(self, applicable: Mapping[str, list[bool]]) -> tuple[list[Any], list[tuple[str, int]]]:
         requests: list[Any] = []

@@ -24,9 +24,29 @@ from rftkit_nb.core.templates import template_fields
 from rftkit_nb.scoring.rows import SampleRow
 from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, Outcome
 
-__all__ = ["RowExplanation", "ScoreReport", "ScoreSummary"]
+__all__ = ["JudgeCalls", "RowExplanation", "ScoreReport", "ScoreSummary"]
 
 _STATES = (SCORED, NOT_APPLICABLE, ERROR, SKIPPED)
+
+
+@dataclass(frozen=True)
+class JudgeCalls:
+    """Judge requests of a run: ``needed`` locally (masked rows excluded), of which ``sent`` to the
+    endpoint, answered from the ``cached`` answers, or ``shared`` with an identical request; ``hosted``
+    is what the service would make (every judge on every row)."""
+
+    needed: int = 0
+    sent: int = 0
+    cached: int = 0
+    shared: int = 0
+    hosted: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.needed} needed locally ({self.sent} sent, {self.cached} from the cache, {self.shared} "
+            f"shared with an identical request); the hosted service would make {self.hosted} "
+            "(it runs every judge on every row, masked or not)"
+        )
 
 
 @dataclass
@@ -40,7 +60,7 @@ class ScoreReport:
     rewards: list[float | None]
     reward_notes: list[str]
     interrupted: bool = False
-    judge_calls: int = 0
+    judge_calls: JudgeCalls = field(default_factory=JudgeCalls)
     cluster_field: str = "cluster"
     notes: list[str] = field(default_factory=list)  # about the whole run: approximations, skips, cache
     _frame: pd.DataFrame | None = field(default=None, repr=False)
@@ -105,8 +125,7 @@ class ScoreReport:
             row["error_rate"] = row[ERROR] / n if n else 0.0
             row["mean_score"] = frame[f"{key}.score"].astype("float64").mean()
             per_grader.append(row)
-        hosted = sum(len(self.rows) for g in self.leaves.values() if g.type in ("score_model", "label_model"))
-        return ScoreSummary(stats, pd.DataFrame(per_grader).set_index("grader"), self.judge_calls, hosted,
+        return ScoreSummary(stats, pd.DataFrame(per_grader).set_index("grader"), self.judge_calls,
                             self.interrupted)  # fmt: skip
 
     def to_jsonl(self, path: str | Path | None = None) -> str:
@@ -189,15 +208,16 @@ class ScoreSummary:
 
     reward: pd.DataFrame
     graders: pd.DataFrame
-    judge_calls_local: int
-    judge_calls_hosted: int
+    judge_calls: JudgeCalls
     interrupted: bool = False
+
+    def _caveat(self) -> str:
+        return "interrupted: these figures cover only the rows that finished\n\n" if self.interrupted else ""
 
     def __repr__(self) -> str:
         return (
-            f"reward\n{self.reward.to_string()}\n\ngraders\n{self.graders.to_string()}\n\n"
-            f"judge calls: {self.judge_calls_local} made locally; the hosted service would make "
-            f"{self.judge_calls_hosted} (it runs every judge on every row, masked or not)"
+            f"{self._caveat()}reward\n{self.reward.to_string()}\n\ngraders\n{self.graders.to_string()}\n\n"
+            f"judge requests: {self.judge_calls}"
         )
 
     def _repr_html_(self) -> str:
@@ -207,12 +227,9 @@ class ScoreSummary:
         graders = h.table(
             ["grader", *self.graders.columns], [[i, *map(_cell, r)] for i, r in self.graders.iterrows()]
         )
-        calls = [
-            (
-                "judge calls",
-                f"{self.judge_calls_local} locally; {self.judge_calls_hosted} hosted (every judge, every row)",
-            )
-        ]
+        calls = [("judge requests", str(self.judge_calls))]
+        if self.interrupted:
+            calls.insert(0, ("interrupted", "these figures cover only the rows that finished"))
         return h.card("score summary", "reward", calls, body_html=reward + "<br>" + graders)
 
 
@@ -235,6 +252,8 @@ class RowExplanation:
             state = "unfinished" if o is None else o.state
             value = "" if o is None or o.score is None else f" {o.score:.4g}"
             lines.append(f"  {g['key']} ({g['type']}): {state}{value}")
+            for where, text in g["rendered"]:
+                lines.append(f"    {where}: {h.shorten(text, 200)}")
             if o is not None and (o.error or o.detail):
                 lines.append(f"    {o.error + ': ' if o.error else ''}{h.shorten(o.detail, 300)}")
             for step in (o.info.get("steps") if o else None) or []:

@@ -12,8 +12,11 @@ value) and ``python_grader_server_error`` (this machinery failed). *The kernel*:
 segfault, ``os._exit`` or a 10 GB allocation costs one worker, which is killed or replaced.
 
 What it does NOT protect: it is **not a security boundary**. Code can reach real sockets through
-``_socket``, start programs, read and write your files and read your environment (minus variables that
-look like secrets). Only grade with code you would run yourself.
+``_socket``, start programs, and read and write your files. Variables that look like secrets are left out
+of the workers' environment, and the values of those secrets are masked (``***``) in the stdout and
+tracebacks a grader returns, so an API key does not end up in a report by accident; but code that wants
+them can still read them (for instance from ``/proc/<kernel pid>/environ``, which your user may read).
+Only grade with code you would run yourself.
 
 Design, and why:
 
@@ -43,8 +46,10 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import selectors
 import sys
 import threading
@@ -66,7 +71,8 @@ RUNTIME_ERROR = "python_grader_runtime_error"
 SERVER_ERROR = "python_grader_server_error"
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to report ready; charged to no row
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "SESSION", "COOKIE")
+_URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")  # a URL that carries user:password@
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +277,7 @@ class Sandbox:
         settings = {"memory_mb": memory_mb, "block_network": block_network, "parent_pid": os.getpid()}
         self._command = [self.python, _worker.__file__, json.dumps(settings)]
         self._env = _worker_environment(os.environ)
+        self._secrets = _secret_values(os.environ)
         self._workers: list[WorkerProcess] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -302,7 +309,8 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise ConfigError("this Sandbox is closed; create a new Sandbox(...) to grade again")
-            return _Call(self, source, rows).run() if rows else []
+            results = _Call(self, source, rows).run() if rows else []
+        return [_masked(r, self._secrets) for r in results] if self._secrets else results
 
     def close(self) -> None:
         """Stop and reap every worker process. Calling it again does nothing."""
@@ -334,9 +342,29 @@ def _check_settings(box: Sandbox) -> None:
         raise ConfigError(f"Sandbox(memory_mb={memory!r}): give whole megabytes, at least 128 (or None)")
 
 
+def _looks_secret(name: str, value: str) -> bool:
+    return any(m in name.upper() for m in _SECRET_MARKERS) or bool(_URL_WITH_PASSWORD.search(value))
+
+
+def _secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Values worth masking in what graders return: long enough not to mask ordinary words."""
+    return tuple(
+        sorted({v for k, v in environ.items() if _looks_secret(k, v) and len(v) >= 8}, key=len, reverse=True)
+    )
+
+
+def _masked(result: PythonResult, secrets: tuple[str, ...]) -> PythonResult:
+    stdout, detail = result.stdout, result.detail
+    for secret in secrets:
+        stdout, detail = stdout.replace(secret, "***"), detail.replace(secret, "***")
+    if stdout is result.stdout and detail is result.detail:
+        return result
+    return dataclasses.replace(result, stdout=stdout, detail=detail)
+
+
 def _worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The kernel's environment minus what looks like a secret; one BLAS thread unless set."""
-    env = {k: v for k, v in environ.items() if not any(m in k.upper() for m in _SECRET_MARKERS)}
+    env = {k: v for k, v in environ.items() if not _looks_secret(k, v)}
     for name in _THREAD_VARIABLES:
         env.setdefault(name, "1")  # N workers already use the cores; N x cores threads would thrash
     return env

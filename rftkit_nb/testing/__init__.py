@@ -11,7 +11,8 @@ from rftkit_nb.testing.openai_server import (
     FakeOpenAI,
     RecordedRequest,
     default_scorer,
+    fingerprint,
     prompt_text,
 )
 
-__all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "prompt_text"]
+__all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "fingerprint", "prompt_text"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import re
 import threading
@@ -52,7 +53,7 @@ from rftkit_nb.testing._answers import (
     prompt_text,
 )
 
-__all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "prompt_text"]
+__all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "fingerprint", "prompt_text"]
 
 FAULT_KINDS = (
     "rate_limit",  # 429, with retry-after when given
@@ -297,7 +298,7 @@ class FakeOpenAI:
             body = json.loads(raw) if raw else None
         except ValueError:
             return error_reply(400, "the request body is not JSON", "invalid_request_error")
-        self.requests.append(RecordedRequest(method, url.path, query, headers, body))
+        self.requests.append(RecordedRequest(method, url.path, query, _redacted(headers), body))
         route = self._route(method, url.path, query)
         if isinstance(route, Reply):
             return route
@@ -398,3 +399,17 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def fingerprint(secret: str) -> str:
+    """How a credential appears in recorded headers: never the secret, but comparable to it.
+
+    >>> fingerprint("Bearer sk-test") == fingerprint("Bearer sk-test") != fingerprint("Bearer sk-other")
+    True
+    """
+    return "redacted:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def _redacted(headers: dict[str, str]) -> dict[str, str]:
+    """Recorded headers without credentials (tests assert on them, reprs show them)."""
+    return {k: (fingerprint(v) if k in ("authorization", "api-key") else v) for k, v in headers.items()}

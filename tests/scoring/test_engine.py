@@ -180,7 +180,8 @@ def test_score_when_rubric_masked_for_cluster_then_judge_not_called_and_reward_n
     assert frame["fmt.score"].tolist() == [0.0, 0.0]  # not JSON
     assert frame["reward"].iloc[0] == pytest.approx((0.5 * 0 + 0.6) / 1.5)
     assert frame["reward"].iloc[1] == pytest.approx((0.5 * 0 + 0.6 + 0.5 * 0.6) / 2.0)
-    assert report.summary().judge_calls_hosted == 4
+    calls = report.summary().judge_calls
+    assert (calls.needed, calls.sent, calls.cached, calls.hosted) == (3, 3, 0, 4)
 
 
 def test_score_when_cluster_claimed_in_output_then_item_cluster_wins(judge, server):
@@ -562,6 +563,7 @@ def test_score_when_interrupted_during_python_graders_then_returns_promptly_with
         timer.cancel()
     states = report.frame["slow.state"]
     assert report.interrupted
+    assert repr(report.summary()).startswith("interrupted: these figures cover only the rows that finished")
     assert states.eq("unfinished").any()
     assert report.frame["reward"].isna().sum() == states.eq("unfinished").sum()
 
@@ -608,3 +610,30 @@ def test_score_when_given_an_object_with_cluster_field_then_report_groups_by_it(
     rows = [{"meta": {"kind": "k1"}, "answer": "a", "output_text": "a"}]
     report = score(Bench(), rows, judge=False, progress=False)
     assert report.frame["cluster"].tolist() == ["k1"]
+
+
+def test_summary_when_outputs_repeat_then_counts_sent_shared_and_cached_requests(judge, server):
+    g = ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}")
+    rows = [{"output_text": f"answer {i % 2}\nSCORE: 0.5"} for i in range(6)]
+    first = score(g, rows, judge=judge, progress=False).summary().judge_calls
+    again = score(g, rows, judge=judge, progress=False).summary().judge_calls
+    assert (first.needed, first.sent, first.shared, first.cached) == (6, 2, 4, 0)
+    assert (again.needed, again.sent, again.cached) == (6, 0, 6)
+    assert server.count("chat") == 2
+
+
+def test_score_when_judge_cannot_be_set_up_then_fails_before_any_local_work():
+    from rftkit_nb.scoring.sandbox import Sandbox
+
+    g = MultiGrader(name="m", graders={"p": PythonGrader(name="p", source="def grade(s, i):\n    return 1.0\n"),
+                                       "q": rubric("q")}, calculate_output="p + q")  # fmt: skip
+    with Sandbox(workers=1) as sandbox:
+        with pytest.raises(ConfigError, match="Judge"):
+            score(g, [{"output_text": "x"}], judge=object(), sandbox=sandbox, progress=False)
+        assert sandbox.worker_pids == ()  # workers start lazily: none ever started
+
+
+def test_row_explanation_when_printed_then_shows_what_the_judge_was_shown(judge):
+    g = ScoreModelGrader(name="q", model="m", input="Grade this: {{ sample.output_text }}")
+    report = score(g, [{"output_text": "forty-two\nSCORE: 0.5"}], judge=judge, progress=False)
+    assert "input[0].content: Grade this: forty-two SCORE: 0.5" in repr(report.row(0))

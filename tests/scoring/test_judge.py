@@ -13,7 +13,7 @@ import pytest
 from rftkit_nb.errors import ConfigError, JudgeError
 from rftkit_nb.scoring.cache import JudgeCache
 from rftkit_nb.scoring.judge import Judge, JudgeAnswer, JudgeRequest, parse_content
-from rftkit_nb.testing import FakeOpenAI
+from rftkit_nb.testing import FakeOpenAI, fingerprint
 
 KEY = "sk-judge-test-SECRET-0123456789"
 ENV_NAMES = (
@@ -442,14 +442,14 @@ def test_judge_when_given_an_azure_client_calls_the_deployment_route(
     [sent] = server.requests
     assert sent.path == "/openai/deployments/judge-deployment/chat/completions"
     assert sent.query["api-version"] == "2024-10-21"
-    assert sent.headers["api-key"] == KEY
+    assert sent.headers["api-key"] == fingerprint(KEY)
 
 
 def test_judge_when_given_a_sync_openai_client_keeps_its_endpoint_key_and_headers(server: FakeOpenAI) -> None:
     with openai.OpenAI(base_url=server.base_url, api_key=KEY, default_headers={"x-team": "graders"}) as sync:
         [answer] = grade_with_client(sync)
     assert answer.result == 0.4
-    assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert server.requests[0].headers["authorization"] == fingerprint(f"Bearer {KEY}")
     assert server.requests[0].headers["x-team"] == "graders"
 
 
@@ -612,3 +612,32 @@ def test_embed_many_when_server_fails_raises_judge_error(server: FakeOpenAI) -> 
     with pytest.raises(JudgeError, match="HTTP 500") as caught:
         asyncio.run(main())
     assert caught.value.category == "model_grader_server_error"
+
+
+def test_judge_when_base_url_given_without_key_then_environment_openai_key_is_not_sent_there(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-openai-key-0123456789")
+    with FakeOpenAI() as server:
+        judge = Judge(base_url=server.base_url, cache=False)
+        request = JudgeRequest(model="m", messages=[{"role": "user", "content": "SCORE: 0.5"}])
+        answer = asyncio.run(_grade_and_close(judge, request))
+    assert answer.result == 0.5
+    assert server.requests[0].headers["authorization"] == fingerprint("Bearer no-key-needed")
+
+
+def test_judge_when_base_url_is_the_environments_endpoint_then_its_key_is_used(monkeypatch):
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key-for-this-endpoint-01")
+        judge = Judge(base_url=server.base_url, cache=False)
+        request = JudgeRequest(model="m", messages=[{"role": "user", "content": "SCORE: 0.5"}])
+        asyncio.run(_grade_and_close(judge, request))
+    assert server.requests[0].headers["authorization"] == fingerprint(
+        "Bearer sk-env-key-for-this-endpoint-01"
+    )
+
+
+async def _grade_and_close(judge, request):
+    try:
+        return await judge.grade(request)
+    finally:
+        await judge.aclose()

@@ -512,3 +512,25 @@ def test_sandbox_when_the_interpreter_exits_without_close_leaves_no_worker_behin
     pids = [int(p) for p in done.stdout.split()]
     assert len(pids) == 2
     assert all(reaped(pid) for pid in pids)
+
+
+def test_sandbox_when_kernel_holds_secrets_then_workers_lack_them_and_outputs_mask_them(monkeypatch):
+    secret = "sk-test-do-not-leak-0123456789"
+    monkeypatch.setenv("MY_SERVICE_API_KEY", secret)
+    monkeypatch.setenv("DATABASE_URL", "postgres://me:hunter2hunter2@db.example/x")
+    # However a grader comes by a secret (here the row carries it; a hostile one could read the
+    # kernel's /proc/<pid>/environ), what it prints or raises is shown with the secret masked.
+    source = (
+        "import os\n"
+        "def grade(sample, item):\n"
+        "    print('env:', os.environ.get('MY_SERVICE_API_KEY'), os.environ.get('DATABASE_URL'))\n"
+        "    print('got:', item['leak'])\n"
+        "    raise RuntimeError(item['leak'])\n"
+    )
+    with Sandbox(workers=1, timeout=10) as box:
+        result = box.grade_many(source, [({}, {"leak": secret})])[0]
+    assert "env: None None" in result.stdout  # not in the worker's environment
+    assert "got: ***" in result.stdout
+    assert secret not in result.stdout
+    assert secret not in result.detail
+    assert "RuntimeError: ***" in result.detail
