@@ -19,9 +19,11 @@ Example::
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import json
+import keyword
 import math
 import os
 import tempfile
@@ -33,8 +35,16 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from rftkit_nb.core.clusters import ClusterMap
-from rftkit_nb.core.graders import BaseGrader, grader_from_config
-from rftkit_nb.core.rubrics import DEFAULT_JUDGE_MODEL, FormattingGrader, RubricGrader, default_judge_messages
+from rftkit_nb.core.formula import FUNCTIONS
+from rftkit_nb.core.graders import BaseGrader, PythonGrader, grader_from_config, is_identifier
+from rftkit_nb.core.pysource import free_globals, python_source_problems
+from rftkit_nb.core.rubrics import (
+    DEFAULT_JUDGE_MODEL,
+    FormattingGrader,
+    IndicatorGrader,
+    RubricGrader,
+    default_judge_messages,
+)
 from rftkit_nb.core.templates import find_variables
 from rftkit_nb.errors import ConfigError, ProjectFileError
 
@@ -45,9 +55,12 @@ __all__ = [
     "ProjectState",
     "RubricSpec",
     "atomic_write",
+    "check_identifier",
+    "check_python",
     "cluster_map",
     "disk_stamp",
     "dumps",
+    "file_kind",
     "finite_weight",
     "item_fields_of",
     "parse_state",
@@ -58,6 +71,8 @@ __all__ = [
 
 PROJECT_FORMAT = "rftkit_nb-project"
 PROJECT_VERSION = 1
+# A grader config is small (each python source < 256 kB); a bigger file is some other data, not parsed.
+_MAX_SNIFF_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,41 @@ def rubric_spec(
     )  # fmt: skip
     spec.grader()
     return spec
+
+
+def check_python(g: BaseGrader) -> None:
+    """Size, syntax, signature and free names of a python grader's source, checked when it is added."""
+    if isinstance(g, PythonGrader) and not isinstance(g, IndicatorGrader):
+        problems = python_source_problems(g.source) or _outside_names(g.source)
+        if problems:
+            raise ConfigError(f"python grader {g.name!r}: {problems[0]}")
+
+
+def _outside_names(source: str) -> list[str]:
+    """A problem when the source reads names it neither defines nor imports: only it is shipped and run."""
+    try:
+        if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.parse(source).body):
+            return []  # what `import *` binds is unknown here; the sandbox test run will tell
+        names = free_globals(source)
+    except (SyntaxError, ValueError):  # reported by python_source_problems
+        return []
+    if not names:
+        return []
+    return [f"it uses {', '.join(names)}, defined outside its source (another cell?); only this source "
+            "is shipped and run, so define or import them in it"]  # fmt: skip
+
+
+def check_identifier(name: object, what: str) -> None:
+    """Refuse a name the reward formula cannot use as a variable: it must be a plain identifier."""
+    if isinstance(name, str) and keyword.iskeyword(name):
+        raise ConfigError(f"{what} {name!r} is a Python keyword; pick another name, e.g. '{name}_score'")
+    if isinstance(name, str) and name in FUNCTIONS:
+        functions = ", ".join(sorted(FUNCTIONS))
+        raise ConfigError(f"{what} {name!r} is a function of the reward formula ({functions}); "
+                          f"pick another name, e.g. '{name}_score'")  # fmt: skip
+    if not isinstance(name, str) or not is_identifier(name):
+        raise ConfigError(f"{what} {name!r} is not an identifier usable in the reward formula: use "
+                          "letters, digits and _, not starting with a digit (e.g. 'tone_2')")  # fmt: skip
 
 
 def cluster_map(data: Mapping[str, Any]) -> ClusterMap:
@@ -272,6 +322,31 @@ def read_project(path: Path) -> tuple[ProjectState, FileStamp]:
             f"({PROJECT_VERSION}): upgrade rftkit_nb; the file was left untouched"
         )
     return parse_state(data, str(path)), stamp
+
+
+def file_kind(path: Path) -> str | None:
+    """What is at ``path``: None (nothing), ``"project"``, ``"grader"`` (a JSON object with a ``type``) or
+    ``"other"`` (anything else, including a file that cannot be read), so writers know what they replace.
+
+    Example::
+
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = pathlib.Path(d, "g.json").write_text('{"type": "string_check"}')
+        ...     file_kind(pathlib.Path(d, "g.json")), file_kind(pathlib.Path(d, "none.json"))
+        ('grader', None)
+    """
+    if not os.path.lexists(path):
+        return None
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_SNIFF_BYTES:
+            return "other"
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, UnicodeDecodeError):  # unreadable or not JSON: someone's other data
+        return "other"
+    if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
+        return "project"
+    return "grader" if isinstance(data, dict) and "type" in data else "other"
 
 
 def dumps(obj: Any) -> str:

@@ -30,18 +30,18 @@ from typing import Any
 
 from rftkit_nb.core import workbench_view as view
 from rftkit_nb.core.clusters import ClusterMap
-from rftkit_nb.core.graders import BaseGrader, MultiGrader, PythonGrader, grader_from_config, is_identifier
+from rftkit_nb.core.graders import BaseGrader, MultiGrader, PythonGrader, grader_from_config
 from rftkit_nb.core.lint import Finding, LintReport, lint
 from rftkit_nb.core.project import (
     ProjectState,
     RubricSpec,
-    atomic_write,
+    check_identifier,
+    check_python,
     cluster_map,
     dumps,
     finite_weight,
     rubric_spec,
 )
-from rftkit_nb.core.pysource import python_source_problems
 from rftkit_nb.core.rubrics import (
     DEFAULT_JUDGE_MODEL,
     AggregatorGrader,
@@ -49,7 +49,7 @@ from rftkit_nb.core.rubrics import (
     IndicatorGrader,
     RubricGrader,
 )
-from rftkit_nb.core.workbench_clusters import ClusterEdits, LiveClusterMap
+from rftkit_nb.core.workbench_clusters import ClusterEdits, LiveClusterMap, place_rubric
 from rftkit_nb.core.workbench_store import DEFAULT_PROJECT_FILE
 from rftkit_nb.errors import ConfigError
 
@@ -140,16 +140,18 @@ class Workbench(ClusterEdits):
             'score_model'
         """
         self._check_name(name, "rubric")
+        if input is not None and item_fields:  # they shape only the default prompt, which input replaces
+            raise ConfigError(
+                f"rubric {name!r}: item_fields (--fields) are shown by the default prompt only; "
+                "with an input template, show them in it ({{ item.FIELD }}) and drop them"
+            )
         spec = rubric_spec(
             name, text, weight, DEFAULT_JUDGE_MODEL if model is None else model, range, input, item_fields
         )
         wanted = None if clusters is None else list(dict.fromkeys(clusters))
         with self._change(f"{'updated' if name in self._rubrics else 'added'} rubric {name!r}"):
             self._rubrics[name] = spec
-            ClusterMap.add_rubric(self._clusters, name)  # the map's own edits; the routed ones lead here
-            if wanted is not None:
-                for cluster in [*self._clusters.clusters, *wanted]:
-                    ClusterMap.set(self._clusters, cluster, name, cluster in wanted)
+            self._clusters._edit(lambda cmap: place_rubric(cmap, name, wanted))
         return spec.grader()
 
     def update(self, name: str, **changes: Any) -> None:
@@ -185,7 +187,7 @@ class Workbench(ClusterEdits):
         if isinstance(g, MultiGrader):
             raise ConfigError(f"grader {g.name!r} is a multi grader; add its sub-graders one by one")
         self._check_name(g.name, "grader")
-        _check_python(g)
+        check_python(g)
         w = finite_weight(weight, f"grader {g.name!r}")
         if vet is not None:
             vet(g)
@@ -214,7 +216,7 @@ class Workbench(ClusterEdits):
             options["weight"] = finite_weight(weight, f"formatting grader {options['name']!r}")
         self._check_name(options["name"], "formatting")
         fmt = FormattingGrader(**options)
-        _check_python(fmt)
+        check_python(fmt)
         if vet is not None:
             vet(fmt)
         with self._change(f"set formatting grader {fmt.name!r}"):
@@ -228,7 +230,7 @@ class Workbench(ClusterEdits):
             if kind == "rubric":
                 del self._rubrics[name]
                 if name in self._clusters.rubrics:
-                    ClusterMap.remove_rubric(self._clusters, name)
+                    self._clusters._edit(lambda cmap: cmap.remove_rubric(name))
             elif kind == "grader":
                 del self._graders[name]
             else:
@@ -254,7 +256,7 @@ class Workbench(ClusterEdits):
                 self._rubrics = {new if n == old else n: replace(s, name=new) if n == old else s
                                  for n, s in self._rubrics.items()}  # fmt: skip
                 if old in self._clusters.rubrics:
-                    ClusterMap.rename_rubric(self._clusters, old, new)
+                    self._clusters._edit(lambda cmap: cmap.rename_rubric(old, new))
             elif kind == "grader":
                 g, w = self._graders[old]
                 renamed = (grader_from_config(g.config | {"name": new}), w)
@@ -267,15 +269,22 @@ class Workbench(ClusterEdits):
     def configure(
         self, *, name: str | None = None, normalize: bool | None = None, cluster_field: str | None = None
     ) -> None:
-        """Composition settings: the composed grader's name, normalisation, where a row's cluster is read."""
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise ConfigError(f"name must be a non-empty string, got {name!r}")
-        if cluster_field is not None:
-            cluster_map({"field": cluster_field})
+        """Composition settings: the composed grader's name, normalisation, where a row's cluster is read.
+
+        The name follows the rules of sub-grader names and must differ from each of them.
+        """
+        if name is not None:
+            check_identifier(name, "the composed grader's name")
+            taken = self.kind_of(name)
+            if taken is not None:
+                label = _KIND_LABELS.get(taken, taken)
+                raise ConfigError(f"the composed grader's name {name!r} is already a {label}; pick another")
+        field = self._clusters.field if cluster_field is None else cluster_field
+        moved = cluster_map(self._clusters.model_dump() | {"field": field})
         with self._change("changed settings"):
             self.name = self.name if name is None else name
             self.normalize = self.normalize if normalize is None else bool(normalize)
-            self._clusters.field = self._clusters.field if cluster_field is None else cluster_field
+            self._clusters._replace(moved)
 
     def set_example(self, row: Mapping[str, Any] | None) -> None:
         """Set (or clear, with None) the row graders are test-run on; kept in memory, never saved."""
@@ -326,11 +335,15 @@ class Workbench(ClusterEdits):
         report.extend(view.cluster_findings(self, dataset))
         return report
 
-    def export(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``grader().config`` as JSON to ``path``; returns the path."""
-        target = Path(path)
-        atomic_write(target, dumps(self.grader().config))
-        return target
+    def export(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write ``grader().config`` as JSON to ``path``; returns the path.
+
+        Never over this notebook's project file nor any rftkit_nb project file, even with ``overwrite``.
+        A previous export (a JSON object with a ``"type"``: a grader) is replaced without asking, since
+        exporting grader.json again after each change is the usual loop; any other existing file may be
+        someone's data, so replacing it needs ``overwrite=True``.
+        """
+        return self._write_export(path, dumps(self.grader().config), overwrite=overwrite)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -340,9 +353,14 @@ class Workbench(ClusterEdits):
         )
 
     def _check_name(self, name: object, kind: str) -> None:
-        if not isinstance(name, str) or not is_identifier(name):
-            raise ConfigError(f"{kind} name {name!r} is not an identifier usable in the reward formula: use "
-                              "letters, digits and _, not starting with a digit (e.g. 'tone_2')")  # fmt: skip
+        check_identifier(name, f"{_KIND_LABELS.get(kind, kind)} name")
+        assert isinstance(name, str)
+        if self.name in (name, INDICATOR_PREFIX + name if kind == "rubric" else name):
+            needs = f"{kind} {name!r} needs the name {self.name!r} for its cluster indicator, but "
+            raise ConfigError(
+                f"{'' if self.name == name else needs}{self.name!r} is the composed grader's name; "
+                f"name the {kind} otherwise, or rename the composed grader with configure(name=...)"
+            )
         taken = self.kind_of(name)
         if taken not in (None, kind):
             raise ConfigError(f"{name!r} is already a {_KIND_LABELS.get(taken, taken)}; "
@@ -366,8 +384,7 @@ class Workbench(ClusterEdits):
         # The cluster map is updated in place (widgets hold it), then tells its own observers.
         self.name, self.normalize, self._formatting, self._rubrics, self._graders, cmap = state
         old = self._clusters.model_dump()
-        self._clusters.clusters, self._clusters.rubrics = cmap.clusters, cmap.rubrics
-        self._clusters.field = cmap.field
+        self._clusters._replace(cmap)
         if self._clusters.model_dump() != old:
             self._clusters._changed("reloaded")
 
@@ -388,11 +405,3 @@ class Workbench(ClusterEdits):
 
     def _repr_html_(self) -> str:
         return view.render_html(self)
-
-
-def _check_python(g: BaseGrader) -> None:
-    """Size, syntax and signature of a python grader's source, checked when it is added."""
-    if isinstance(g, PythonGrader) and not isinstance(g, IndicatorGrader):
-        problems = python_source_problems(g.source)
-        if problems:
-            raise ConfigError(f"python grader {g.name!r}: {problems[0]}")

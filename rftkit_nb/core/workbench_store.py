@@ -34,6 +34,7 @@ from rftkit_nb.core.project import (
     atomic_write,
     disk_stamp,
     dumps,
+    file_kind,
     parse_state,
     read_project,
     state_to_dict,
@@ -98,6 +99,22 @@ class AutosavedState:
 
     # --- public ----------------------------------------------------------------------------------
 
+    @property
+    def autosave_blocked(self) -> str | None:
+        """While autosave is off (the project file could not be read), the one-line reminder that changes
+        are kept in memory only; None while changes are saved (or when there is no project file).
+
+        Example::
+
+            >>> from rftkit_nb.core.workbench import Workbench
+            >>> Workbench(path=None).autosave_blocked is None
+            True
+        """
+        if self.blocked is None or self.path is None:
+            return None
+        shown = _shown_path(self.path)
+        return f"not saved: {shown} could not be read; %rft save OTHER.json to keep this work"
+
     def to_dict(self) -> dict[str, Any]:
         """The project file's content."""
         return state_to_dict(self._state())
@@ -132,7 +149,8 @@ class AutosavedState:
         """Write the project file to ``path`` (default: the current one), which becomes the autosave target.
 
         Writing over the current file when it could not be read, or when it changed on disk since this
-        notebook read or wrote it, needs ``overwrite=True``.
+        notebook read or wrote it, needs ``overwrite=True``; so does writing over any other existing file
+        (another project, someone's data): nothing is replaced silently.
         """
         target = Path(path).absolute() if path is not None else self.path
         if target is None:
@@ -143,9 +161,29 @@ class AutosavedState:
                 raise ProjectFileError(f"{target} could not be read and was left untouched; fix it and open "
                                        "it, save elsewhere, or overwrite it on purpose")  # fmt: skip
             self._check_disk()
+        elif not same and not overwrite and (kind := file_kind(target)) is not None:
+            shown = _shown_path(target)
+            fix = f"%rft open {shown} to work on it" if kind == "project" else "save to another file"
+            raise ConfigError(f"{shown} already exists and is not this notebook's project file: {fix}, or "
+                              f"%rft save {shown} --overwrite to replace it")  # fmt: skip
         self._stamp = atomic_write(target, dumps(self.to_dict()))
         self.path, self.blocked = target, None
         return target
+
+    def _write_export(self, path: str | os.PathLike[str], text: str, *, overwrite: bool) -> Path:
+        """Write an export to ``path``: never over a project file; over a non-grader file only when told."""
+        target = Path(path).absolute()
+        shown, kind = _shown_path(target), file_kind(target)
+        live = self.path is not None and os.path.realpath(target) == os.path.realpath(self.path)
+        if live or kind == "project":
+            whose = "this notebook's project file" if live else "an rftkit_nb project file"
+            raise ConfigError(f"{shown} is {whose}, never exported over; export to another file, "
+                              "e.g. %rft export grader.json")  # fmt: skip
+        if kind == "other" and not overwrite:
+            raise ConfigError(f"{shown} exists and is not a grader JSON: export to another file, or "
+                              f"%rft export {shown} --overwrite to replace it")  # fmt: skip
+        atomic_write(target, text)
+        return Path(path)
 
     # --- changes ---------------------------------------------------------------------------------
 

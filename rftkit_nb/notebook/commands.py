@@ -153,10 +153,19 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
                      cluster_field=wb.cluster_field)  # fmt: skip
 
 
-@command("export", "write the composed grader's JSON (what the API takes)", arg("path", metavar="PATH"))
+@command(
+    "export",
+    "write the composed grader's JSON (what the API takes); a previous export is replaced",
+    arg("path", metavar="PATH"),
+    arg(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing file that is not a grader JSON (a project file never is)",
+    ),
+)
 def export(ctx: Context, args: argparse.Namespace) -> Note:
     grader = ctx.workbench.grader()
-    path = ctx.workbench.export(args.path)
+    path = ctx.workbench.export(args.path, overwrite=args.overwrite)
     return Note(f"wrote grader {grader.name!r} ({len(grader.graders)} sub-graders) to {path}")
 
 
@@ -189,7 +198,8 @@ def open_project(ctx: Context, args: argparse.Namespace) -> Workbench:
     arg(
         "--overwrite",
         action="store_true",
-        help="write over a project file that could not be read, or that changed on disk since it was read",
+        help="write over an existing file, or a project file that could not be read or that changed on disk "
+        "since it was read",
     ),
 )
 def save(ctx: Context, args: argparse.Namespace) -> Note:

@@ -64,6 +64,13 @@ class RftMagics(Magics):
         super().__init__(shell)
         self.workbench = workbench
         self._ip = shell  # typed; Magics.shell is untyped
+        workbench.observe(self.remind_unsaved)
+
+    def remind_unsaved(self, event: str) -> None:
+        """After each change (a magic's, a widget's, Python code's), say when it was not saved."""
+        reminder = self.workbench.autosave_blocked
+        if reminder is not None:
+            print(reminder)
 
     @cell_magic
     @no_var_expand  # `{{ item.x }}` in --input must reach the template as written
@@ -79,7 +86,8 @@ class RftMagics(Magics):
     @argument("--input", default=None, metavar="TEMPLATE",
               help="what the judge is shown, e.g. 'Q: {{ item.question }} A: {{ sample.output_text }}'")  # fmt: skip
     @argument("--fields", type=commands.parse_names, default=(), metavar="F1,F2",
-              help="dataset fields the default prompt shows the judge")  # fmt: skip
+              help="dataset fields the default prompt shows the judge (with --input, put them in the "
+                   "template instead)")  # fmt: skip
     def rubric(self, line: str, cell: str) -> RubricGrader:
         """Create or update a rubric judged by an LLM; the cell body is the rubric text.
 
@@ -107,7 +115,8 @@ class RftMagics(Magics):
     def python_grader(self, line: str, cell: str) -> BaseGrader:
         """Create or update a python grader; the cell body defines ``grade(sample, item) -> float``.
 
-        The source is checked at once (syntax, signature, size) and, when an example row is set
+        The source is checked at once (syntax, signature, size, no name that only another cell defines:
+        the source is shipped and run alone) and, when an example row is set
         (``%rft example VAR``), test-run on it in a separate process; the kernel never runs it.
         """
         a = _parse(self.python_grader, line)
@@ -151,7 +160,8 @@ def load(shell: InteractiveShell) -> RftMagics:
         return _MAGICS[shell]
     wb = Workbench.load_or_empty(DEFAULT_PROJECT_FILE)
     if wb.blocked is not None:
-        print(f"rftkit_nb: {wb.blocked}. Starting empty; autosave is off until you %rft save OTHER.json")
+        print(f"rftkit_nb: {wb.blocked}. Starting empty with autosave off: %rft save OTHER.json keeps "
+              "this work there, %rft open OTHER.json opens another project")  # fmt: skip
     elif wb.names():
         print(f"rftkit_nb: opened {DEFAULT_PROJECT_FILE} ({len(wb.rubrics)} rubrics, "
               f"{len(wb.names()) - len(wb.rubrics)} other graders)")  # fmt: skip
@@ -166,6 +176,7 @@ def unload(shell: InteractiveShell) -> None:
     magics = _MAGICS.pop(shell, None)
     if magics is None:
         return
+    magics.workbench.unobserve(magics.remind_unsaved)  # code may still hold the workbench
     manager: Any = shell.magics_manager
     tables = cast(dict[str, dict[str, Any]], magics.magics)  # {"line": {...}, "cell": {...}}
     for kind, table in tables.items():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rftkit_nb.core.clusters import ClusterMap
 from rftkit_nb.core.formula import evaluate_formula
 from rftkit_nb.core.graders import PythonGrader, StringCheckGrader, grader_from_config
 from rftkit_nb.core.project import PROJECT_FORMAT, PROJECT_VERSION
@@ -115,12 +118,6 @@ def test_add_rubric_with_input_template_keeps_the_rubric_as_instructions():
             "Reply: {{ sample.output_text }}", (), "It reads no fields of the dataset row.", id="reads-none"
         ),
         pytest.param(
-            "Q: {{ item.question }} A: {{ sample.output_text }}",
-            ("answer",),
-            "It also reads these fields of the dataset row: question.",
-            id="fields-option-not-shown-by-template",
-        ),
-        pytest.param(
             "Pick: {{ item.choices[0] }} A: {{ sample.output_text }}",
             (),
             "It also reads these fields of the dataset row: choices[0].",
@@ -134,6 +131,28 @@ def test_add_rubric_with_input_template_names_the_row_fields_the_template_reads(
     system, user = judge.config["input"]
     assert system["content"].endswith(f"Grade only what the rubric asks. {says}")
     assert user == {"role": "user", "content": template}  # the template, nothing added
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda wb: wb.add_rubric("tone", "t", input="A: {{ sample.output_text }}", item_fields=["q"]),
+            id="add-both",
+        ),
+        pytest.param(lambda wb: wb.update("style", input="A: {{ sample.output_text }}"), id="update-input"),
+        pytest.param(lambda wb: wb.update("plain", item_fields=["q"]), id="update-fields"),
+    ],
+)
+def test_add_rubric_when_input_and_item_fields_are_both_given_refuses_naming_the_fix(change):
+    wb = Workbench(None)
+    wb.add_rubric("style", "s", item_fields=["question"])
+    wb.add_rubric("plain", "p", input="A: {{ sample.output_text }}")
+    before = wb.to_dict()
+
+    with pytest.raises(ConfigError, match=r"with an input template, show them in it \(\{\{ item\.FIELD"):
+        change(wb)
+    assert wb.to_dict() == before
 
 
 # --- validation: bad input changes nothing ------------------------------------------------------------
@@ -195,7 +214,53 @@ def test_add_rubric_with_input_template_names_the_row_fields_the_template_reads(
             lambda wb: wb.set_cluster("chat", "ghost"), "no rubric 'ghost'", id="cluster-unknown-rubric"
         ),
         pytest.param(lambda wb: wb.configure(cluster_field="a..b"), "dotted path", id="cluster-field-bad"),
-        pytest.param(lambda wb: wb.configure(name=""), "non-empty", id="name-empty"),
+        pytest.param(lambda wb: wb.configure(name=""), "not an identifier", id="name-empty"),
+        pytest.param(
+            lambda wb: wb.configure(name="my reward"), "not an identifier", id="name-not-identifier"
+        ),
+        pytest.param(lambda wb: wb.configure(name="tone"), "already a rubric", id="name-of-rubric"),
+        pytest.param(lambda wb: wb.configure(name="exact"), "already a grader", id="name-of-grader"),
+        pytest.param(lambda wb: wb.configure(name="fmt"), "already a formatting", id="name-of-formatting"),
+        pytest.param(lambda wb: wb.configure(name="applies_tone"), "indicator", id="name-of-indicator"),
+        pytest.param(lambda wb: wb.configure(name="max"), "function of the reward formula", id="name-max"),
+        pytest.param(lambda wb: wb.configure(name="lambda"), "Python keyword", id="name-keyword"),
+        pytest.param(
+            lambda wb: wb.add_rubric("reward", "t"),
+            "'reward' is the composed grader's name",
+            id="rubric-reward",
+        ),
+        pytest.param(
+            lambda wb: wb.add_grader(EXACT.model_copy(update={"name": "reward"})),
+            "composed grader's name",
+            id="grader-reward",
+        ),
+        pytest.param(
+            lambda wb: wb.set_formatting(name="reward"), "composed grader's name", id="formatting-reward"
+        ),
+        pytest.param(lambda wb: wb.rename("tone", "reward"), "composed grader's name", id="rename-to-reward"),
+        *[
+            pytest.param(
+                lambda wb, f=f: wb.add_rubric(f, "t"),
+                rf"rubric name '{f}' is a function of the reward formula \(abs, ceil, exp, floor, log, max",
+                id=f"rubric-{f}",
+            )
+            for f in ("min", "max", "abs", "floor", "ceil", "exp", "sqrt", "log")
+        ],
+        pytest.param(
+            lambda wb: wb.add_grader(EXACT.model_copy(update={"name": "sqrt"})), "function", id="grader-sqrt"
+        ),
+        pytest.param(lambda wb: wb.rename("exact", "log"), "function", id="rename-to-log"),
+        pytest.param(
+            lambda wb: wb.add_rubric("class", "t"), "'class' is a Python keyword", id="rubric-keyword"
+        ),
+        pytest.param(lambda wb: wb.rename("tone", "None"), "Python keyword", id="rename-to-keyword"),
+        pytest.param(
+            lambda wb: wb.add_grader(
+                PythonGrader(name="p", source="def grade(s, i):\n    return helper(s, LIMIT)\n")
+            ),
+            r"python grader 'p': it uses LIMIT, helper, defined outside its source",
+            id="python-uses-outside-names",
+        ),
         pytest.param(
             lambda wb: wb.add_grader({"type": "string_check", "name": "s"}),
             "input",
@@ -214,6 +279,38 @@ def test_change_when_input_is_bad_raises_config_error_and_changes_nothing(wb, pr
     assert wb.to_dict() == before
     assert project.read_bytes() == file_before
     assert events == []
+
+
+def test_add_rubric_when_its_indicator_would_take_the_composed_grader_name_refuses():
+    wb = Workbench(None)
+    wb.configure(name="applies_style")
+
+    with pytest.raises(ConfigError, match="'applies_style' is the composed grader's name"):
+        wb.add_rubric("style", "s", clusters=["chat"])
+    assert wb.rubrics == {}
+
+
+def test_configure_name_when_a_free_identifier_names_the_composed_grader(wb, project):
+    design(wb)
+    wb.configure(name="total_reward")
+
+    assert wb.grader().name == "total_reward"
+    assert json.loads(project.read_text())["name"] == "total_reward"
+    wb.add_rubric("reward", "r", clusters=["chat"])  # the default name is free again
+    assert "reward" in wb.rubrics
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("import math\nLIMIT = 2\ndef grade(s, i):\n    return min(math.pi, LIMIT)\n", id="own"),
+        pytest.param("from math import *\ndef grade(s, i):\n    return floor(pi)\n", id="star-import"),
+        pytest.param("def grade(s, i):\n    global seen\n    seen = 1\n    return seen\n", id="global"),
+    ],
+)
+def test_add_grader_when_python_source_defines_or_imports_every_name_accepts(source):
+    g = Workbench(None).add_grader(PythonGrader(name="p", source=source))
+    assert g.source == source
 
 
 def test_change_when_the_file_cannot_be_written_rolls_back(tmp_path):
@@ -319,6 +416,92 @@ def test_cluster_field_is_the_maps_field_and_read_only():
     with pytest.raises(AttributeError):
         wb.cluster_field = "other"  # type: ignore[misc]
     assert wb.cluster_field == "meta.kind"
+
+
+def test_cluster_map_field_assignment_is_a_saved_undoable_configure(wb, project):
+    wb.add_rubric("tone", "t", clusters=["chat"])
+    events: list[str] = []
+    wb.observe(events.append)
+
+    wb.clusters.field = "meta.kind"  # what a widget's field box does
+
+    assert wb.cluster_field == "meta.kind" == wb.clusters.field
+    assert json.loads(project.read_text())["clusters"]["field"] == "meta.kind"
+    assert events == ["changed settings"]
+    wb.undo()
+    assert wb.clusters.field == "cluster"
+    assert json.loads(project.read_text())["clusters"]["field"] == "cluster"
+
+
+def test_cluster_map_field_assignment_when_invalid_raises_and_changes_nothing(wb, project):
+    wb.add_rubric("tone", "t", clusters=["chat"])
+    before, file_before = wb.to_dict(), project.read_bytes()
+
+    with pytest.raises(ConfigError, match="dotted path"):
+        wb.clusters.field = "a..b"
+    assert wb.to_dict() == before
+    assert project.read_bytes() == file_before
+
+
+def _pop(x):
+    return x.pop()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda m: m.clusters["chat"].append("ghost"), id="append-to-a-cluster"),
+        pytest.param(lambda m: m.clusters["chat"].remove("tone"), id="remove-from-a-cluster"),
+        pytest.param(lambda m: m.clusters["chat"].__setitem__(0, "ghost"), id="set-an-item"),
+        pytest.param(lambda m: m.clusters["chat"].__iadd__(["ghost"]), id="extend-in-place"),
+        pytest.param(lambda m: m.clusters["chat"].clear(), id="clear-a-cluster"),
+        pytest.param(lambda m: m.clusters.__setitem__("poetry", ["ghost"]), id="add-a-cluster-key"),
+        pytest.param(lambda m: m.clusters.__delitem__("chat"), id="delete-a-cluster-key"),
+        pytest.param(lambda m: m.clusters.setdefault("poetry", []), id="setdefault"),
+        pytest.param(lambda m: m.clusters.update(poetry=["tone"]), id="update"),
+        pytest.param(lambda m: _pop(m.clusters), id="dict-pop-without-key"),
+        pytest.param(lambda m: m.clusters.__ior__({"poetry": []}), id="merge-in-place"),
+        pytest.param(lambda m: m.rubrics.append("ghost"), id="append-a-rubric"),
+        pytest.param(lambda m: _pop(m.rubrics), id="pop-a-rubric"),
+        pytest.param(lambda m: m.rubrics.sort(), id="sort-the-rubrics"),
+        pytest.param(lambda m: setattr(m, "clusters", {}), id="assign-clusters"),
+        pytest.param(lambda m: setattr(m, "rubrics", []), id="assign-rubrics"),
+    ],
+)
+def test_cluster_map_contents_when_mutated_in_place_raise_and_change_nothing(wb, project, mutate):
+    wb.add_rubric("tone", "t", clusters=["chat"])
+    wb.add_rubric("style", "s", clusters=["chat"])
+    before, file_before = wb.to_dict(), project.read_bytes()
+
+    with pytest.raises(AttributeError, match=r"edited through its methods \(set, add_cluster"):
+        mutate(wb.clusters)
+    assert wb.to_dict() == before
+    assert wb.clusters.to_dict() == {"chat": ["tone", "style"]}
+    assert project.read_bytes() == file_before
+
+
+def test_cluster_map_when_read_or_copied_keeps_the_cluster_map_api_and_gives_plain_copies(wb):
+    wb.add_rubric("tone", "t", clusters=["chat"])
+    cmap = wb.clusters
+
+    assert isinstance(cmap, ClusterMap)
+    assert cmap.clusters == {"chat": ["tone"]}
+    assert cmap.rubrics == ["tone"]
+    assert cmap.clusters_for("tone") == ["chat"]
+    assert cmap.model_dump() == {"clusters": {"chat": ["tone"]}, "rubrics": ["tone"], "field": "cluster"}
+    for copied in (
+        copy.deepcopy(cmap.clusters),
+        pickle.loads(pickle.dumps(cmap.clusters)),
+        cmap.clusters.copy(),
+        cmap.to_dict(),
+    ):
+        copied["chat"].append("mine")  # a copy is the caller's to edit
+        copied["poetry"] = []
+        assert type(copied) is dict
+        assert type(copied["chat"]) is list
+    plain = ClusterMap(**cmap.model_dump())
+    plain.set("poetry", "tone")
+    assert cmap.to_dict() == {"chat": ["tone"]}
 
 
 def test_cluster_map_rename_rubric_renames_the_rubric_in_the_workbench(wb, project):
@@ -738,6 +921,151 @@ def test_path_is_absolute_so_changing_directory_does_not_move_the_file(tmp_path,
     wb.add_rubric("tone", "t")
     assert (tmp_path / "rftkit.json").exists()
     assert not (tmp_path / "elsewhere" / "rftkit.json").exists()
+
+
+# --- export and save never replace someone's file ----------------------------------------------------------
+
+
+def _exported(wb: Workbench, path: Path) -> bool:
+    return path.is_file() and grader_from_config(json.loads(path.read_text())) == wb.grader()
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        pytest.param(lambda project: project, id="same-path"),
+        pytest.param(lambda project: project.parent / "sub" / ".." / project.name, id="another-spelling"),
+        pytest.param(lambda project: project.parent / "link.json", id="symlink-to-it"),
+    ],
+)
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+def test_export_when_path_is_the_project_file_refuses_even_with_overwrite(wb, project, spell, overwrite):
+    design(wb)
+    (project.parent / "sub").mkdir()
+    (project.parent / "link.json").symlink_to(project)
+    content = project.read_bytes()
+
+    with pytest.raises(ConfigError, match="is this notebook's project file, never exported over") as info:
+        wb.export(spell(project), overwrite=overwrite)
+    assert "\n" not in str(info.value)
+    assert project.read_bytes() == content
+    wb.add_rubric("style", "s", clusters=["chat"])  # autosave goes on
+    assert "style" in project.read_text()
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+def test_export_when_path_is_the_unreadable_project_file_refuses_even_with_overwrite(project, overwrite):
+    project.write_bytes(b"{oops")
+    wb = Workbench.load_or_empty(project)
+    wb.add_rubric("tone", "t")
+
+    with pytest.raises(ConfigError, match="this notebook's project file"):
+        wb.export(project, overwrite=overwrite)
+    assert project.read_bytes() == b"{oops"
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+def test_export_when_path_is_another_project_file_refuses_even_with_overwrite(wb, tmp_path, overwrite):
+    design(wb)
+    other = tmp_path / "other-project.json"
+    Workbench(other).add_rubric("theirs", "t")
+    content = other.read_bytes()
+
+    with pytest.raises(ConfigError, match="is an rftkit_nb project file, never exported over"):
+        wb.export(other, overwrite=overwrite)
+    assert other.read_bytes() == content
+
+
+def test_export_when_path_holds_a_previous_export_replaces_it_without_asking(wb, tmp_path):
+    design(wb)
+    out = tmp_path / "grader.json"
+    wb.export(out)
+    wb.add_rubric("style", "s", clusters=["chat"])
+
+    assert wb.export(out) == out
+    assert _exported(wb, out)
+    assert "style" in json.loads(out.read_text())["graders"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"question,answer\n2+2,4\n", id="csv"),
+        pytest.param(b'{"question": "2+2", "answer": "4"}\n', id="json-object-without-type"),
+        pytest.param(b'[{"type": "string_check"}]', id="json-list"),
+        pytest.param(b"\xff\xfe\x00binary", id="binary"),
+        pytest.param(b"", id="empty-file"),
+    ],
+)
+def test_export_when_path_holds_other_data_refuses_unless_overwrite(wb, tmp_path, monkeypatch, content):
+    design(wb)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "rows.json"
+    data.write_bytes(content)
+
+    message = r"^rows\.json exists and is not a grader JSON: .* %rft export rows\.json --overwrite"
+    with pytest.raises(ConfigError, match=message):
+        wb.export("rows.json")
+    assert data.read_bytes() == content
+
+    wb.export("rows.json", overwrite=True)
+    assert _exported(wb, data)
+
+
+@pytest.mark.parametrize(
+    ("content", "fix"),
+    [
+        pytest.param(b"question,answer\n2+2,4\n", "save to another file", id="data-file"),
+        pytest.param(b'{"type": "string_check"}', "save to another file", id="grader-json"),
+        pytest.param(None, "%rft open other.json to work on it", id="another-project"),
+    ],
+)
+def test_save_when_path_holds_another_file_refuses_unless_overwrite(wb, tmp_path, monkeypatch, content, fix):
+    design(wb)
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "other.json"
+    if content is None:
+        Workbench(other).add_rubric("theirs", "t")
+    else:
+        other.write_bytes(content)
+    existing = other.read_bytes()
+
+    message = rf"^other\.json already exists and is not this notebook's project file: {fix}, or %rft save"
+    with pytest.raises(ConfigError, match=message):
+        wb.save("other.json")
+    assert other.read_bytes() == existing
+    assert wb.path == tmp_path / "rftkit.json"  # the autosave target did not move
+
+    wb.save("other.json", overwrite=True)
+    assert wb.path == other
+    assert Workbench(other).to_dict() == wb.to_dict()
+
+
+def test_save_when_path_is_new_or_the_project_file_needs_no_overwrite(wb, project, tmp_path):
+    design(wb)
+    assert wb.save() == project
+    assert wb.save(project) == project
+    assert wb.save(tmp_path / "new.json") == tmp_path / "new.json"
+    assert Workbench(tmp_path / "new.json").to_dict() == wb.to_dict()
+
+
+def test_autosave_blocked_when_the_file_is_unreadable_is_a_one_line_reminder_until_saved_elsewhere(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    Path("rftkit.json").write_bytes(b"{oops")
+    readable = Workbench(None)
+    assert readable.autosave_blocked is None
+
+    wb = Workbench.load_or_empty("rftkit.json")
+    assert wb.autosave_blocked == (
+        "not saved: rftkit.json could not be read; %rft save OTHER.json to keep this work"
+    )
+    wb.add_rubric("tone", "t")
+    assert wb.autosave_blocked is not None
+
+    wb.save("rescued.json")
+    assert wb.autosave_blocked is None
 
 
 # --- display and lint -------------------------------------------------------------------------------------

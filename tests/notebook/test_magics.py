@@ -178,7 +178,15 @@ def test_rubric_options_when_given_reach_the_judge_config(shell, args, check):
         pytest.param("tone", "   \n  ", "text is empty", id="blank-body"),
         pytest.param("1tone", "text", "not an identifier", id="name-starts-with-digit"),
         pytest.param("'<script>'", "text", "not an identifier", id="hostile-name"),
-        pytest.param("class", "text", "not an identifier", id="keyword-name"),
+        pytest.param("class", "text", "'class' is a Python keyword", id="keyword-name"),
+        pytest.param("reward", "text", "'reward' is the composed grader's name", id="composed-grader-name"),
+        pytest.param("max", "text", "'max' is a function of the reward formula", id="formula-function-name"),
+        pytest.param(
+            "tone --input 'A: {{ sample.output_text }}' --fields question",
+            "text",
+            r"item_fields \(--fields\) are shown by the default prompt only; with an input template",
+            id="fields-with-input",
+        ),
         pytest.param("", "text", "required: name", id="no-name"),
         pytest.param("tone --bogus 1", "text", "unrecognized arguments", id="unknown-option"),
         pytest.param("tone --weight abc", "text", "invalid float", id="weight-not-a-number"),
@@ -285,6 +293,8 @@ def test_python_grader_with_formatting_flag_sets_the_formatting_grader(shell):
         pytest.param("p", GRADE_EXACT + "# " + "x" * 270_000 + "\n", "256 kB", id="source-too-large"),
         pytest.param("'p q'", GRADE_EXACT, "not an identifier", id="bad-name"),
         pytest.param("tone", GRADE_EXACT, "already a rubric", id="name-taken-by-a-rubric"),
+        pytest.param("sqrt", GRADE_EXACT, "function of the reward formula", id="formula-function-name"),
+        pytest.param("reward", GRADE_EXACT, "composed grader's name", id="composed-grader-name"),
         pytest.param("p --weight x", GRADE_EXACT, "invalid float", id="weight-not-a-number"),
         pytest.param("p --weight inf", GRADE_EXACT, "finite", id="weight-infinite"),
     ],
@@ -336,6 +346,20 @@ def test_example_when_input_is_bad_raises_usage_error(shell, capsys, line, match
     assert shell.workbench.example is None
 
 
+def test_python_grader_when_grade_uses_names_from_another_cell_is_rejected_naming_them(
+    shell, project_dir, capsys
+):
+    shell.cell(rubric_cell("tone"))
+    shell.cell("LIMIT = 3\ndef helper(text):\n    return len(text)")  # another cell of the notebook
+    before = state(shell, project_dir)
+    capsys.readouterr()
+    source = "import math\n\ndef grade(sample, item):\n    return math.tanh(helper(sample['output_text']) / LIMIT)\n"
+
+    message = r"^python grader 'p': it uses LIMIT, helper, defined outside its source \(another cell\?\)"
+    assert_one_line_usage_error(shell, f"%%python_grader p\n{source}", capsys, message)
+    assert state(shell, project_dir) == before
+
+
 # --- %rft -------------------------------------------------------------------------------------------------
 
 
@@ -384,6 +408,76 @@ def test_rft_export_writes_json_that_grader_from_config_reads_back_equal(shell, 
 def test_rft_export_when_workbench_is_empty_raises_usage_error(shell, project_dir, capsys):
     assert_one_line_usage_error(shell, "%rft export grader.json", capsys, "workbench is empty")
     assert not (project_dir / "grader.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        pytest.param("%rft export rftkit.json", "this notebook's project file", id="project-file"),
+        pytest.param(
+            "%rft export rftkit.json --overwrite", "this notebook's project file", id="project-forced"
+        ),
+        pytest.param("%rft export theirs.json --overwrite", "an rftkit_nb project file", id="other-project"),
+        pytest.param("%rft export rows.csv", r"not a grader JSON: .*--overwrite", id="data-file"),
+    ],
+)
+def test_rft_export_when_path_is_a_project_or_data_file_refuses_in_one_line(
+    shell, project_dir, capsys, line, match
+):
+    build_design(shell)
+    Workbench(project_dir / "theirs.json").add_rubric("theirs", "t")
+    (project_dir / "rows.csv").write_text("question,answer\n2+2,4\n")
+    files = {f.name: f.read_bytes() for f in project_dir.iterdir()}
+    capsys.readouterr()
+
+    assert_one_line_usage_error(shell, line, capsys, match)
+    assert {f.name: f.read_bytes() for f in project_dir.iterdir()} == files
+
+
+def test_rft_export_again_replaces_the_previous_export_and_overwrite_replaces_data(shell, project_dir):
+    build_design(shell)
+    shell.cell("%rft export grader.json")
+    shell.cell(rubric_cell("style --clusters chat"))
+    (project_dir / "rows.csv").write_text("question,answer\n")
+
+    shell.cell("%rft export grader.json")  # the usual loop: no flag needed
+    note = shell.cell("%rft export rows.csv --overwrite")
+
+    assert "rows.csv" in note.text
+    for name in ("grader.json", "rows.csv"):
+        config = json.loads((project_dir / name).read_text())
+        assert grader_from_config(config) == shell.workbench.grader()
+    assert "--overwrite" in shell.cell("%rft help export").text
+
+
+def test_rft_save_when_path_exists_refuses_unless_overwrite(shell, project_dir, capsys):
+    shell.cell(rubric_cell("tone"))
+    (project_dir / "rows.csv").write_text("question,answer\n")
+    capsys.readouterr()
+
+    assert_one_line_usage_error(
+        shell, "%rft save rows.csv", capsys, "rows.csv already exists and is not this"
+    )
+    assert (project_dir / "rows.csv").read_text() == "question,answer\n"
+    shell.cell(rubric_cell("style"))
+    assert [r["name"] for r in json.loads((project_dir / "rftkit.json").read_text())["rubrics"]] == [
+        "tone",
+        "style",
+    ]
+
+    shell.cell("%rft save rows.csv --overwrite")
+    assert Workbench(project_dir / "rows.csv").to_dict() == shell.workbench.to_dict()
+
+
+def test_cluster_map_from_rft_clusters_when_its_field_is_assigned_saves_it(shell, project_dir):
+    build_design(shell)
+    shell.cell("cmap = %rft clusters\ncmap.field = 'meta.kind'")
+
+    assert shell.workbench.cluster_field == "meta.kind"
+    assert json.loads((project_dir / "rftkit.json").read_text())["clusters"]["field"] == "meta.kind"
+    with pytest.raises(AttributeError, match="edited through its methods"):
+        shell.cell("cmap.clusters['chat'].append('ghost')")
+    assert "ghost" not in shell.workbench.clusters.rubrics
 
 
 def test_rft_lint_with_rows_reports_rows_without_a_known_cluster(shell):
@@ -587,10 +681,12 @@ def test_load_ext_when_project_file_is_unreadable_starts_empty_and_never_writes_
     shown = capsys.readouterr().out
     assert message in shown
     assert "left untouched" in shown
+    assert "%rft save OTHER.json keeps this work there, %rft open OTHER.json opens another project" in shown
     assert len(shown.strip().splitlines()) == 1
     assert sh.workbench.names() == []
 
     sh.cell(rubric_cell("tone"))  # work goes on in memory...
+    assert capsys.readouterr().out.splitlines()[0] == REMINDER
     assert project.read_bytes() == content  # ...and the file is not written over
     assert "autosave OFF" in repr(sh.workbench)
     with pytest.raises(UsageError, match="left untouched"):
@@ -602,6 +698,44 @@ def test_load_ext_when_project_file_is_unreadable_starts_empty_and_never_writes_
     rescued = json.loads((project_dir / "rescued.json").read_text())
     assert [r["name"] for r in rescued["rubrics"]] == ["tone", "clarity"]
     assert project.read_bytes() == content
+
+
+REMINDER = "not saved: rftkit.json could not be read; %rft save OTHER.json to keep this work"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(rubric_cell("clarity"), id="rubric"),
+        pytest.param(f"%%python_grader exact\n{GRADE_EXACT}", id="python-grader"),
+        pytest.param("%rft remove tone", id="remove"),
+        pytest.param("%rft undo", id="undo"),
+        pytest.param("from rftkit_nb.notebook.magics import workbench_of\n"
+                     "workbench_of(get_ipython()).set_cluster('chat', 'tone')", id="python-code"),
+        pytest.param("cmap = %rft clusters\ncmap.add_cluster('essay', ['tone'])", id="cluster-map-edit"),
+    ],
+)  # fmt: skip
+def test_change_when_autosave_is_off_prints_a_one_line_reminder(new_shell, project_dir, capsys, change):
+    (project_dir / "rftkit.json").write_bytes(b"{oops")
+    sh = new_shell()
+    sh.load()
+    sh.cell(rubric_cell("tone"))
+    capsys.readouterr()
+
+    sh.cell(change)
+    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("Out[")]
+    assert printed == [REMINDER]
+    assert (project_dir / "rftkit.json").read_bytes() == b"{oops"
+
+    sh.cell("%rft save rescued.json")
+    sh.cell(rubric_cell("style"))
+    assert REMINDER not in capsys.readouterr().out
+
+
+def test_change_when_autosave_is_on_prints_no_reminder(shell, capsys):
+    shell.cell(rubric_cell("tone"))
+    shell.cell("%rft remove tone")
+    assert "not saved" not in capsys.readouterr().out
 
 
 def test_done_when_story_new_user_designs_restarts_and_exports(new_shell, project_dir):
