@@ -30,6 +30,7 @@ from rftkit_nb.core.graders import (
     MultiGrader,
     PythonGrader,
     ScoreModelGrader,
+    StringCheckGrader,
     TextSimilarityGrader,
     UnknownGrader,
     is_identifier,
@@ -37,7 +38,7 @@ from rftkit_nb.core.graders import (
 )
 from rftkit_nb.core.lint_dataset import MAX_TRAINING_ROWS as MAX_TRAINING_ROWS
 from rftkit_nb.core.lint_dataset import lint_dataset, records
-from rftkit_nb.core.pysource import python_source_problems
+from rftkit_nb.core.pysource import free_globals, python_source_problems
 from rftkit_nb.core.rubrics import FormattingGrader
 from rftkit_nb.core.templates import find_variables, template_fields
 from rftkit_nb.errors import FormulaError, TemplateError
@@ -146,6 +147,12 @@ def _lint_one(
         _lint_multi(g, where, add, for_rft=for_rft, strict_sampling=strict_sampling, top=top)
     elif isinstance(g, ScoreModelGrader | LabelModelGrader):
         _lint_model(g, where, add, strict_sampling=strict_sampling)
+        if _reads_no_sample(g) is True:
+            add(
+                "warning",
+                f"{where}.input",
+                "the judge never sees the model's output: add {{ sample.output_text }} to a message",
+            )
         if isinstance(g, ScoreModelGrader):
             lo, hi = g.score_range
             if top and for_rft and (lo < 0 or hi > 1):
@@ -154,8 +161,15 @@ def _lint_one(
                     f"{where}.range",
                     f"range {[lo, hi]} leaves [0, 1]; whether RFT rescales rewards is unconfirmed",
                 )
-    elif isinstance(g, TextSimilarityGrader):
-        if for_rft and g.evaluation_metric == "cosine":
+    elif isinstance(g, StringCheckGrader | TextSimilarityGrader):
+        if _reads_no_sample(g) is True:
+            add(
+                "warning",
+                where,
+                "neither input nor reference reads the model's output, so every sample scores the same: "
+                "put {{ sample.output_text }} in one of them",
+            )
+        if isinstance(g, TextSimilarityGrader) and for_rft and g.evaluation_metric == "cosine":
             add(
                 "error",
                 f"{where}.evaluation_metric",
@@ -166,6 +180,18 @@ def _lint_one(
         if isinstance(g, FormattingGrader):
             _lint_formatting(g, where, add)
     _lint_pass_threshold(g, where, add)
+
+
+def _reads_no_sample(g: BaseGrader) -> bool | None:
+    """True when no template of ``g`` names a ``sample`` variable; None when one is malformed (reported apart)."""
+    for _field, text in template_fields(g.config):
+        try:
+            variables = find_variables(text)
+        except TemplateError:
+            return None
+        if any(v.namespace == "sample" for v in variables):
+            return False
+    return True
 
 
 def _lint_pass_threshold(g: BaseGrader, where: str, add: Any) -> None:
@@ -279,6 +305,7 @@ def _lint_python(g: PythonGrader, where: str, add: Any) -> None:
         tree = ast.parse(g.source)
     except SyntaxError:
         return
+    _lint_free_names(g.source, tree, f"{where}.source", add)
     for module in sorted(_imported_roots(tree)):
         if module in NETWORK_MODULES:
             add("warning", f"{where}.source", f"imports {module}: python graders have no network access")
@@ -288,6 +315,28 @@ def _lint_python(g: PythonGrader, where: str, add: Any) -> None:
                 f"{where}.source",
                 f"imports {module}, which the hosted image (2025-05-08) does not list",
             )
+
+
+def _lint_free_names(source: str, tree: ast.AST, where: str, add: Any) -> None:
+    """Names the source reads but never defines or imports: only the source is shipped, so they fail."""
+    try:
+        names = free_globals(source)
+    except SyntaxError as e:  # ast parses it, the compiler does not (e.g. `nonlocal` at top level)
+        add("error", where, f"source does not compile: {e.msg} (line {e.lineno})")
+        return
+    if not names:
+        return
+    listed = ", ".join(names)
+    if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree)):
+        # A star import may provide them; only running it could tell.
+        add("warning", where, f"uses {listed}, which the source defines nowhere (unless its `import *` does)")
+        return
+    add(
+        "error",
+        where,
+        f"uses {listed}, which the source neither defines nor imports (only the source is shipped): "
+        "define or import them in it",
+    )
 
 
 def _imported_roots(tree: ast.AST) -> set[str]:

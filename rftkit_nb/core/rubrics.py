@@ -14,7 +14,8 @@ m_i (1 when the rubric applies to the row's cluster, else 0):
 * ``normalize=False``: the seed's raw ``w_F*s_F + sum_i m_i*w_i*s_i``.
 
 A score_model sub-grader whose ``range`` [lo, hi] is not [0, 1] enters the normalised formula rescaled, as
-``((s - lo) / (hi - lo))`` (``(s / hi)`` when lo is 0), so the reward stays in [0, 1]; the service clips
+``((s - lo) / (hi - lo))`` with ``hi - lo`` written as one number and never a unary minus (``((s + 5) / 4)``
+for [-5, -1], ``(s / hi)`` when lo is 0), so the reward stays in [0, 1]; the service clips
 the judge's answer to its range first. The raw formula keeps raw scores, as the seed did. Weights must be
 finite and >= 0; each is written as a plain decimal with every digit it needs, and the 1e-6 floor drops
 to the smallest positive weight when that is smaller, so tiny weights still normalise exactly.
@@ -58,8 +59,8 @@ from rftkit_nb.core.graders import (
     is_identifier,
     is_reasoning_model,
 )
-from rftkit_nb.core.templates import first_placeholder
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.core.templates import find_variables, first_placeholder
+from rftkit_nb.errors import ConfigError, TemplateError
 
 __all__ = [
     "DEFAULT_JUDGE_MODEL",
@@ -148,6 +149,12 @@ class RubricGrader(ScoreModelGrader):
                 "templates have no escape for literal braces, so write them another way "
                 "(e.g. '{ {' with a space, or in words)"
             )
+        try:
+            find_variables(v.content)  # what is left to catch: an opener such as `{{ item.x` never closed
+        except TemplateError as e:
+            raise ValueError(
+                f"content: {e}; rubric text is literal (list row fields in item_fields)"
+            ) from None
         return v
 
     @field_validator("item_fields")
@@ -214,10 +221,13 @@ def _scaled(key: str, score_range: tuple[float, float] | None) -> str:
     if score_range is None or tuple(score_range) == (0.0, 1.0):
         return key
     lo, hi = score_range
+    # hi - lo is folded into one literal: with hi < 0 the unfolded text would need a unary minus, which
+    # OpenAI's formula docs do not list. The float subtraction is the one the service would do anyway.
+    span = _num(hi - lo)
     if lo == 0:
-        return f"({key} / {_num(hi)})"
-    sign, offset = ("-", _num(lo)) if lo > 0 else ("+", _num(-lo))  # never a unary minus
-    return f"(({key} {sign} {offset}) / ({_num(hi)} {sign} {offset}))"
+        return f"({key} / {span})"
+    shift = f"{key} - {_num(lo)}" if lo > 0 else f"{key} + {_num(-lo)}"
+    return f"(({shift}) / {span})"
 
 
 def compose_formula(
@@ -237,7 +247,7 @@ def compose_formula(
         >>> compose_formula([("fmt", 0.2, None), ("acc", 1.0, "ind_acc")], normalize=False)
         '0.2 * fmt + ind_acc * 1 * acc'
         >>> compose_formula([("acc", 1.0, None)], ranges={"acc": (1.0, 10.0)})
-        '(1 * ((acc - 1) / (10 - 1))) / max(1, 0.000001)'
+        '(1 * ((acc - 1) / 9)) / max(1, 0.000001)'
     """
     if not terms:
         raise ConfigError("nothing to combine: give at least one grader")

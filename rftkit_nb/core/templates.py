@@ -41,6 +41,9 @@ _VARIABLE = re.compile(r"\{\{([^{}]*?)\}\}")
 _KEY = r"[A-Za-z0-9_-]+"
 _STEP = re.compile(rf"\.({_KEY})|\[([0-9]+)\]")
 _NAMESPACE = re.compile(rf"\s*({_KEY})")
+# An opener clearly meant as a variable; any other unclosed `{{` (prose, nested JSON objects) stays literal.
+_OPENER = re.compile(r"\{\{\s*(?:item|sample)\.")
+_SHOWN_AFTER_OPENER = 30
 _MAX_KEYS_SHOWN = 8
 _NULL_HINTS = {"sample.output_json": " (the output was not valid JSON, or the job has no response_format)"}
 
@@ -126,7 +129,26 @@ def first_placeholder(text: str) -> str | None:
 @functools.lru_cache(maxsize=1024)
 def _variables(template: str) -> tuple[TemplateVariable, ...]:
     # The same few templates are rendered once per row, so parse each once.
-    return tuple(_parse(m.group(1), m) for m in _VARIABLE.finditer(template))
+    found = tuple(_parse(m.group(1), m) for m in _VARIABLE.finditer(template))
+    _check_closed(template, {v.start for v in found})
+    return found
+
+
+def _check_closed(template: str, starts: set[int]) -> None:
+    """Raise on a ``{{ item.`` / ``{{ sample.`` opener that no ``}}`` closes, which would render literally.
+
+    A matched variable holds no brace, so an opener that is not where a variable starts never closes.
+    """
+    for opener in _OPENER.finditer(template):
+        if opener.start() not in starts:
+            start = opener.start()
+            rest = template[start : start + _SHOWN_AFTER_OPENER]
+            more = "..." if len(template) > start + _SHOWN_AFTER_OPENER else ""
+            raise TemplateError(
+                f"template variable at position {start} ({rest!r}{more}) is never closed: "
+                "close it with }} before any other brace (e.g. {{ item.answer }}), or if it is meant "
+                "as literal text, write it another way (e.g. '{ {' with a space)"
+            )
 
 
 def _type_name(value: object) -> str:

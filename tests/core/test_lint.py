@@ -19,7 +19,7 @@ from rftkit_nb.core.graders import (
     grader_from_config,
 )
 from rftkit_nb.core.lint import Finding, LintReport, lint
-from rftkit_nb.core.rubrics import AggregatorGrader, FormattingGrader, RubricGrader
+from rftkit_nb.core.rubrics import AggregatorGrader, FormattingGrader, IndicatorGrader, RubricGrader
 
 MODEL = "gpt-4.1-2025-04-14"
 OUTPUT = "{{ sample.output_text }}"
@@ -280,6 +280,87 @@ BROKEN = [
         [("info", "fmt", "checks only that the output is a JSON object")],
         id="formatting-that-checks-nothing",
     ),
+    pytest.param(
+        lambda: _judge(input="Rate the answer to {{ item.question }}"),
+        {},
+        [("warning", "judge.input", "the judge never sees the model's output: add {{ sample.output_text }}")],
+        id="score_model-reads-no-sample",
+    ),
+    pytest.param(
+        lambda: _judge(
+            input=[
+                {"role": "developer", "content": "Rate it."},
+                {"role": "user", "content": [{"type": "input_text", "text": "{{ item.question }}"}]},
+            ]
+        ),
+        {},
+        [("warning", "judge.input", "never sees the model's output")],
+        id="score_model-messages-read-no-sample",
+    ),
+    pytest.param(
+        lambda: LabelModelGrader(
+            name="lbl",
+            model=MODEL,
+            input="Is {{ item.question }} polite?",
+            labels=["y"],
+            passing_labels=["y"],
+        ),
+        {"for_rft": False},
+        [("warning", "lbl.input", "never sees the model's output")],
+        id="label_model-reads-no-sample",
+    ),
+    pytest.param(
+        lambda: MultiGrader(
+            name="m", graders={"j": _judge(input="Rate {{ item.question }}")}, calculate_output="j"
+        ),
+        {},
+        [("warning", "m.graders.j.input", "never sees the model's output")],
+        id="sub-judge-reads-no-sample",
+    ),
+    pytest.param(
+        lambda: _exact(input="{{ item.answer }}", reference="4"),
+        {},
+        [("warning", "exact", "neither input nor reference reads the model's output")],
+        id="string_check-reads-no-sample",
+    ),
+    pytest.param(
+        lambda: TextSimilarityGrader(
+            name="sim", input="{{ item.reference }}", reference="r", evaluation_metric="bleu"
+        ),
+        {},
+        [("warning", "sim", "put {{ sample.output_text }} in one of them")],
+        id="text_similarity-reads-no-sample",
+    ),
+    pytest.param(
+        lambda: _unchecked_exact(reference="{{ item.answer"),
+        {},
+        [("error", "exact.reference", "template variable at position 0 ('{{ item.answer') is never closed")],
+        id="template-never-closed",
+    ),
+    pytest.param(
+        lambda: _python("def grade(sample, item):\n    return helper(sample) * LIMIT\n"),
+        {},
+        [("error", "py.source", "uses LIMIT, helper, which the source neither defines nor imports")],
+        id="python-uses-undefined-names",
+    ),
+    pytest.param(
+        lambda: _python("import math\n\ndef grade(sample, item):\n    return floor(math.pi)\n"),
+        {},
+        [("error", "py.source", "uses floor, which")],
+        id="python-uses-a-name-it-did-not-import",
+    ),
+    pytest.param(
+        lambda: _python("from math import *\n\ndef grade(sample, item):\n    return floor(pi)\n"),
+        {},
+        [("warning", "py.source", "uses floor, pi, which the source defines nowhere (unless its `import *`")],
+        id="python-star-import",
+    ),
+    pytest.param(
+        lambda: _python("nonlocal x\n\n" + SCRIPT),
+        {},
+        [("error", "py.source", "source does not compile: nonlocal declaration not allowed at module level")],
+        id="python-parses-but-does-not-compile",
+    ),
 ]
 
 
@@ -320,6 +401,31 @@ CLEAN = [
             formatting_grader_name="fmt",
         ),
         id="seed-aggregator",
+    ),
+    pytest.param(
+        lambda: _exact(input="{{ item.answer }}", reference="{{ sample.output_text }}"),
+        id="string_check-sample-in-reference",
+    ),
+    pytest.param(
+        lambda: _judge(
+            input=[{"role": "developer", "content": "Rate."}, {"role": "user", "content": OUTPUT}]
+        ),
+        id="score_model-sample-in-one-message",
+    ),
+    pytest.param(
+        lambda: _python(
+            "import math as m\nfrom json import loads\ntry:\n    import numpy\nexcept ImportError:\n"
+            "    numpy = None\n\nclass Box:\n    k = 2\n\ndef _set():\n    global SEEN\n    SEEN = 1\n\n"
+            "def grade(sample, item):\n    _set()\n    xs = [len(w) for w in loads('[]')]\n"
+            "    return float(m.pi * Box.k * SEEN * len(xs) * (numpy is None) * __name__.count('x'))\n"
+        ),
+        id="python-defines-or-imports-every-name",
+    ),
+    pytest.param(
+        lambda: IndicatorGrader(
+            name="ind", rubric_name="accuracy", cluster_map={"math": ["accuracy"], "chat": ["tone"]}
+        ),
+        id="generated-indicator",
     ),
 ]
 

@@ -582,6 +582,27 @@ def test_aggregator_when_not_normalised_keeps_raw_judge_scores():
     assert aggregator.calculate_output == "1 * acc"
 
 
+@pytest.mark.parametrize(
+    ("bounds", "scaled"),
+    [
+        pytest.param((-5.0, -1.0), "((a + 5) / 4)", id="both-negative"),
+        pytest.param((-10.0, 0.0), "((a + 10) / 10)", id="negative-to-0"),
+        pytest.param((-5.0, 5.0), "((a + 5) / 10)", id="across-0"),
+        pytest.param((0.0, 10.0), "(a / 10)", id="from-0"),
+        pytest.param((2.0, 10.0), "((a - 2) / 8)", id="both-positive"),
+        pytest.param((-0.5, -0.25), "((a + 0.5) / 0.25)", id="negative-fractions"),
+        pytest.param((-1e-7, -0.0), "((a + 0.0000001) / 0.0000001)", id="tiny-negative-to-minus-0"),
+    ],
+)
+def test_compose_formula_when_a_range_is_not_0_1_writes_one_positive_span_and_no_unary_minus(bounds, scaled):
+    lo, hi = bounds
+    formula = compose_formula([("a", 1.0, None)], ranges={"a": bounds})
+    assert formula == f"(1 * {scaled}) / max(1, 0.000001)"
+    assert parse_formula(formula).undocumented == ()
+    assert evaluate_formula(formula, {"a": lo}) == 0.0
+    assert evaluate_formula(formula, {"a": hi}) == 1.0
+
+
 _BOUND = st.integers(-100, 100).map(float)
 
 
@@ -667,6 +688,17 @@ def test_rubric_grader_when_rubric_text_holds_double_braces_raises_config_error_
     assert message.startswith("invalid score_model grader 'acc': rubric: content contains '{{")
     assert "templates have no escape for literal braces" in message
     assert "\n" not in message
+
+
+def test_rubric_grader_when_rubric_text_opens_a_variable_it_never_closes_raises_config_error_naming_rubric():
+    with pytest.raises(ConfigError) as caught:
+        RubricGrader(name="acc", rubric="Compare with {{ item.reference and be strict")
+    message = str(caught.value)
+    assert message.startswith(
+        "invalid score_model grader 'acc': rubric: content: template variable at position 13 "
+        "('{{ item.reference and be stric'...) is never closed"
+    )
+    assert "rubric text is literal" in message
 
 
 def test_rubric_grader_when_rubric_text_holds_single_braces_keeps_them():

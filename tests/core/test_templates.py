@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rftkit_nb.core.graders import StringCheckGrader
 from rftkit_nb.core.templates import (
     SAMPLE_VARIABLES,
     TemplateVariable,
@@ -113,6 +114,62 @@ def test_find_variables_when_sample_root_is_wrong_lists_the_five_allowed():
         find_variables("{{ sample.json }}")
     for name in SAMPLE_VARIABLES:
         assert name in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "position", "shown"),
+    [
+        pytest.param("Answer: {{ item.z", 8, "'{{ item.z'", id="item-at-the-end"),
+        pytest.param("{{sample.output_text", 0, "'{{sample.output_text'", id="sample-no-spaces"),
+        pytest.param("a {{ item.x } b", 2, "'{{ item.x } b'", id="single-closing-brace"),
+        pytest.param("{{ item.a {{ item.b }}", 0, "'{{ item.a {{ item.b }}'", id="reopened-before-closing"),
+        pytest.param(
+            "{{ item.a }} then {{ sample.output_json.x", 18, "'{{ sample.output_json.x'", id="second"
+        ),
+        pytest.param("{{{ item.x", 1, "'{{ item.x'", id="after-a-literal-brace"),
+        pytest.param("{{ item." + "k" * 40, 0, "'{{ item." + "k" * 22 + "'...", id="long-tail-cut"),
+    ],
+)
+def test_find_variables_when_an_item_or_sample_opener_never_closes_raises_naming_the_position(
+    template, position, shown
+):
+    with pytest.raises(TemplateError) as caught:
+        find_variables(template)
+    assert f"template variable at position {position} ({shown}) is never closed" in str(caught.value)
+    assert "close it with }}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        pytest.param('{"a": {{item.x}}, "b": {"c": 1}}', ["item.x"], id="json-closing-run"),
+        pytest.param("{{item.clause_type}}}", ["item.clause_type"], id="three-closing-braces"),
+        pytest.param("}} stray closer and {{ not a var", [], id="opener-without-namespace"),
+        pytest.param("{{ items.x and {{ samples", [], id="namespace-prefix-only"),
+        pytest.param("{{ Item.x", [], id="other-case"),
+        pytest.param("item.x }} {{", [], id="closer-before-opener"),
+    ],
+)
+def test_find_variables_when_braces_are_literal_does_not_report_them_as_unclosed(template, expected):
+    assert [v.text for v in find_variables(template)] == expected
+
+
+def test_render_when_a_variable_is_never_closed_raises_instead_of_rendering_it_literally():
+    with pytest.raises(TemplateError, match="never closed"):
+        render("{{ item.a }} and {{ item.b", item={"a": 1, "b": 2}, sample={})
+
+
+def test_grader_construction_when_a_variable_is_never_closed_raises_config_error_naming_the_field():
+    with pytest.raises(ConfigError, match=r"reference: template variable at position 0 .* is never closed"):
+        StringCheckGrader(
+            name="exact", input="{{ sample.output_text }}", reference="{{ item.answer", operation="eq"
+        )
+
+
+def test_grader_variables_when_a_variable_is_never_closed_names_the_field():
+    config = {"type": "string_check", "input": "{{ sample.output_text }}", "reference": "{{ item.answer"}
+    with pytest.raises(TemplateError, match=r"^reference: template variable at position 0"):
+        grader_variables(config)
 
 
 # ---------------------------------------------------------------------------------------- resolve / render
