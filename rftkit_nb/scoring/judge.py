@@ -35,7 +35,13 @@ from typing import Any
 
 from rftkit_nb.errors import ConfigError, JudgeError
 from rftkit_nb.scoring.cache import JudgeCache, default_cache_path
-from rftkit_nb.scoring.judge_client import ENV_HINT, client_factory, endpoint_of, import_openai
+from rftkit_nb.scoring.judge_client import (
+    ENV_HINT,
+    client_factory,
+    endpoint_of,
+    import_openai,
+    withheld_key_note,
+)
 from rftkit_nb.scoring.judge_request import (
     SERVER_ERROR,
     JudgeAnswer,
@@ -159,6 +165,7 @@ class Judge:
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self._factory = client_factory(client, base_url, api_key)
+        self._client_note = withheld_key_note(client, base_url, api_key)
         self._given_client = client if self._factory is None else None
         first = self._new_client()
         self._endpoint = endpoint_of(first)
@@ -188,8 +195,9 @@ class Judge:
 
     @property
     def notes(self) -> list[str]:
-        """Problems the cache met and worked around (a corrupt file set aside, a read-only directory)."""
-        return list(self._cache.notes) if self._cache is not None else []
+        """What to know about this judge: a key it did not send, cache problems it worked around."""
+        cache_notes = list(self._cache.notes) if self._cache is not None else []
+        return ([self._client_note] if self._client_note else []) + cache_notes
 
     def _new_client(self) -> Any:
         if self._factory is None:

@@ -90,6 +90,22 @@ def client_factory(client: Any, base_url: str | None, api_key: str | None) -> Ca
     return lambda: openai.AsyncOpenAI(base_url=base_url, api_key=key)
 
 
+def withheld_key_note(client: Any, base_url: str | None, api_key: str | None) -> str | None:
+    """Say so when the environment's OpenAI key was not sent to ``base_url`` (a 401 would be a mystery).
+
+    >>> withheld_key_note(None, "https://proxy.example/v1", None) is None  # no key in this environment
+    True
+    """
+    env = os.environ
+    if client is not None or api_key is not None or base_url is None or not env.get("OPENAI_API_KEY"):
+        return None
+    if _same_host(base_url, env.get("OPENAI_BASE_URL")):
+        return None
+    host = urlsplit(base_url).hostname
+    return (f"OPENAI_API_KEY was not sent to {host} (it is for OpenAI or OPENAI_BASE_URL); "
+            "pass Judge(base_url=..., api_key=...) if that server needs a key")  # fmt: skip
+
+
 def _same_host(base_url: str | None, env_base_url: str | None) -> bool:
     """Whether a key meant for the environment's endpoint may be sent to ``base_url``."""
     if base_url is None:

@@ -252,7 +252,7 @@ class RowExplanation:
             state = "unfinished" if o is None else o.state
             value = "" if o is None or o.score is None else f" {o.score:.4g}"
             lines.append(f"  {g['key']} ({g['type']}): {state}{value}")
-            for where, text in g["rendered"]:
+            for where, text in _worth_showing(g, o):
                 lines.append(f"    {where}: {h.shorten(text, 200)}")
             if o is not None and (o.error or o.detail):
                 lines.append(f"    {o.error + ': ' if o.error else ''}{h.shorten(o.detail, 300)}")
@@ -294,6 +294,15 @@ class RowExplanation:
             ("output", h.shorten(self.output_text, 300)),
         ]
         return h.card(f"row {self.index}", "explanation", rows, body_html="".join(parts))
+
+
+def _worth_showing(entry: Mapping[str, Any], outcome: Outcome | None) -> list[tuple[str, str]]:
+    """The rendered templates for the text view: none for a masked or skipped grader; for a judge only its
+    last message (the instructions before it are the same on every row; the HTML view has them all)."""
+    if outcome is None or outcome.state in (NOT_APPLICABLE, SKIPPED):
+        return []
+    rendered = entry["rendered"]
+    return rendered[-1:] if entry["type"] in ("score_model", "label_model") else rendered
 
 
 def _rendered(grader: BaseGrader, row: SampleRow) -> list[tuple[str, str]]:

@@ -71,7 +71,10 @@ RUNTIME_ERROR = "python_grader_runtime_error"
 SERVER_ERROR = "python_grader_server_error"
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to report ready; charged to no row
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "SESSION", "COOKIE")
+# Whole parts of a variable name (split on _ and -) that mark a secret: API_KEY and GITHUB_TOKEN do,
+# PIP_KEYRING_PROVIDER and GIT_AUTHOR_NAME do not.
+_SECRET_PARTS = frozenset({"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL",
+                           "CREDENTIALS", "AUTH", "COOKIE"})  # fmt: skip
 _URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")  # a URL that carries user:password@
 
 
@@ -343,7 +346,8 @@ def _check_settings(box: Sandbox) -> None:
 
 
 def _looks_secret(name: str, value: str) -> bool:
-    return any(m in name.upper() for m in _SECRET_MARKERS) or bool(_URL_WITH_PASSWORD.search(value))
+    parts = set(re.split(r"[_\-]+", name.upper()))
+    return bool(parts & _SECRET_PARTS) or bool(_URL_WITH_PASSWORD.search(value))
 
 
 def _secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:

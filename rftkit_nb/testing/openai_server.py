@@ -376,6 +376,20 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
+def fingerprint(secret: str) -> str:
+    """How a credential appears in recorded headers: never the secret, but comparable to it.
+
+    >>> fingerprint("Bearer sk-test") == fingerprint("Bearer sk-test") != fingerprint("Bearer sk-other")
+    True
+    """
+    return "redacted:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def _redacted(headers: dict[str, str]) -> dict[str, str]:
+    """Recorded headers without credentials (tests assert on them, reprs show them)."""
+    return {k: (fingerprint(v) if k in ("authorization", "api-key") else v) for k, v in headers.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until stdin closes (or Ctrl-C): ``python -m rftkit_nb.testing --latency 0.1``.
 
@@ -399,17 +413,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def fingerprint(secret: str) -> str:
-    """How a credential appears in recorded headers: never the secret, but comparable to it.
-
-    >>> fingerprint("Bearer sk-test") == fingerprint("Bearer sk-test") != fingerprint("Bearer sk-other")
-    True
-    """
-    return "redacted:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
-
-
-def _redacted(headers: dict[str, str]) -> dict[str, str]:
-    """Recorded headers without credentials (tests assert on them, reprs show them)."""
-    return {k: (fingerprint(v) if k in ("authorization", "api-key") else v) for k, v in headers.items()}

@@ -637,3 +637,18 @@ def test_row_explanation_when_printed_then_shows_what_the_judge_was_shown(judge)
     g = ScoreModelGrader(name="q", model="m", input="Grade this: {{ sample.output_text }}")
     report = score(g, [{"output_text": "forty-two\nSCORE: 0.5"}], judge=judge, progress=False)
     assert "input[0].content: Grade this: forty-two SCORE: 0.5" in repr(report.row(0))
+
+
+def test_row_explanation_when_rubric_judged_then_text_shows_the_last_message_only(judge):
+    clusters = ClusterMap.from_dict({"math": ["accuracy"], "essay": ["accuracy", "clarity"]})
+    report = score(
+        seed_grader(clusters),
+        [{"cluster": "math", "output_text": "x\nSCORE: 0.5"}],
+        judge=judge,
+        progress=False,
+    )
+    text = repr(report.row(0))
+    assert "input[1].content: Response to grade: x SCORE: 0.5" in text
+    assert "careful, strict grader" not in text  # the rubric's instructions are in the HTML view
+    clarity = text.split("clarity (score_model): not_applicable", 1)[1].split("\n  applies_", 1)[0]
+    assert "input[" not in clarity  # nothing rendered for a masked judge

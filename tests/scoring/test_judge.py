@@ -622,6 +622,10 @@ def test_judge_when_base_url_given_without_key_then_environment_openai_key_is_no
         answer = asyncio.run(_grade_and_close(judge, request))
     assert answer.result == 0.5
     assert server.requests[0].headers["authorization"] == fingerprint("Bearer no-key-needed")
+    assert judge.notes == [
+        "OPENAI_API_KEY was not sent to 127.0.0.1 (it is for OpenAI or OPENAI_BASE_URL); "
+        "pass Judge(base_url=..., api_key=...) if that server needs a key"
+    ]
 
 
 def test_judge_when_base_url_is_the_environments_endpoint_then_its_key_is_used(monkeypatch):

@@ -534,3 +534,20 @@ def test_sandbox_when_kernel_holds_secrets_then_workers_lack_them_and_outputs_ma
     assert secret not in result.stdout
     assert secret not in result.detail
     assert "RuntimeError: ***" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        pytest.param("OPENAI_API_KEY", "sk-abc", True, id="api-key"),
+        pytest.param("GITHUB_TOKEN", "ghp-abc", True, id="token"),
+        pytest.param("DATABASE_URL", "postgres://me:pw@db/x", True, id="url-with-password"),
+        pytest.param("PIP_KEYRING_PROVIDER", "subprocess", False, id="keyring-is-not-key"),
+        pytest.param("GIT_AUTHOR_NAME", "Jane Doe Smith", False, id="author-is-not-auth"),
+        pytest.param("PWD", "/work/project", False, id="working-directory"),
+    ],
+)
+def test_secret_detection_when_variable_named_then_only_real_credentials_are_masked(name, value, secret):
+    from rftkit_nb.scoring.sandbox import _looks_secret
+
+    assert _looks_secret(name, value) is secret
