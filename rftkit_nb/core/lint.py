@@ -43,7 +43,7 @@ from rftkit_nb.core.rubrics import FormattingGrader
 from rftkit_nb.core.templates import find_variables, template_fields
 from rftkit_nb.errors import FormulaError, TemplateError
 
-__all__ = ["Finding", "LintReport", "lint"]
+__all__ = ["Finding", "LintReport", "has_star_import", "lint"]
 
 Level = Literal["error", "warning", "info"]
 
@@ -327,7 +327,7 @@ def _lint_free_names(source: str, tree: ast.AST, where: str, add: Any) -> None:
     if not names:
         return
     listed = ", ".join(names)
-    if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree)):
+    if has_star_import(tree):
         # A star import may provide them; only running it could tell.
         add("warning", where, f"uses {listed}, which the source defines nowhere (unless its `import *` does)")
         return
@@ -337,6 +337,18 @@ def _lint_free_names(source: str, tree: ast.AST, where: str, add: Any) -> None:
         f"uses {listed}, which the source neither defines nor imports (only the source is shipped): "
         "define or import them in it",
     )
+
+
+def has_star_import(tree: ast.AST) -> bool:
+    """Whether a ``from m import *`` appears anywhere (inside an ``if`` or ``try`` too): what it binds is
+    unknown until it runs.
+
+    Example::
+
+        >>> has_star_import(ast.parse("try:\\n    from math import *\\nexcept ImportError:\\n    pass"))
+        True
+    """
+    return any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree))
 
 
 def _imported_roots(tree: ast.AST) -> set[str]:

@@ -36,7 +36,8 @@ from pydantic import ValidationError
 
 from rftkit_nb.core.clusters import ClusterMap
 from rftkit_nb.core.formula import FUNCTIONS
-from rftkit_nb.core.graders import BaseGrader, PythonGrader, grader_from_config, is_identifier
+from rftkit_nb.core.graders import BaseGrader, PythonGrader, UnknownGrader, grader_from_config, is_identifier
+from rftkit_nb.core.lint import has_star_import
 from rftkit_nb.core.pysource import free_globals, python_source_problems
 from rftkit_nb.core.rubrics import (
     DEFAULT_JUDGE_MODEL,
@@ -44,6 +45,7 @@ from rftkit_nb.core.rubrics import (
     IndicatorGrader,
     RubricGrader,
     default_judge_messages,
+    literal_rubric_text,
 )
 from rftkit_nb.core.templates import find_variables
 from rftkit_nb.errors import ConfigError, ProjectFileError
@@ -93,17 +95,22 @@ class RubricSpec:
     input: str | None = None
     item_fields: tuple[str, ...] = ()
 
-    def grader(self) -> RubricGrader:
-        """The rubric's score_model judge."""
+    def grader(self, *, strict: bool = False) -> RubricGrader:
+        """The rubric's score_model judge.
+
+        Text the strict check refuses (``{{`` in it: kept from an older project file) is shown to the judge
+        with each ``{{`` written ``{ {``, and the workbench's lint reports it; ``strict=True`` refuses it.
+        """
+        text = self.text if strict else literal_rubric_text(self.text)
         extra: dict[str, Any] = {}
         if self.input is not None:
             # The rubric stays the judge's instructions; the template replaces only what it is shown, so
             # the instructions name the row fields the template shows, not the default prompt's.
             shown = item_fields_of(self.input)
-            system = default_judge_messages(self.name, self.text, self.range, shown)[0]
+            system = default_judge_messages(self.name, text, self.range, shown)[0]
             extra["input"] = [system, {"role": "user", "content": self.input}]
         return RubricGrader(
-            name=self.name, rubric=self.text, weight=self.weight, model=self.model,  # type: ignore[arg-type]
+            name=self.name, rubric=text, weight=self.weight, model=self.model,  # type: ignore[arg-type]
             range=self.range, item_fields=self.item_fields, **extra,
         )  # fmt: skip
 
@@ -131,9 +138,17 @@ def finite_weight(weight: object, owner: str) -> float:
 
 def rubric_spec(
     name: str, text: object, weight: object = 1.0, model: object = DEFAULT_JUDGE_MODEL,
-    range: object = (0.0, 1.0), input: object = None, item_fields: object = (),
+    range: object = (0.0, 1.0), input: object = None, item_fields: object = (), *, strict: bool = True,
 ) -> RubricSpec:  # fmt: skip
-    """A validated :class:`RubricSpec` (its judge builds), or a ConfigError naming the field."""
+    """A validated :class:`RubricSpec` (its judge builds), or a ConfigError naming the field.
+
+    ``strict=False`` (reading a project file) keeps text with ``{{`` in it, which older versions took.
+
+    Example::
+
+        >>> rubric_spec("tone", "cite {{ item.source", strict=False).grader().rubric.content
+        'cite { { item.source'
+    """
     owner = f"rubric {name!r}"
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"{owner}: the text is empty; write the rubric (the %%rubric cell body)")
@@ -154,7 +169,7 @@ def rubric_spec(
         name, text.strip(), finite_weight(weight, owner), model,
         (float(lo_hi[0]), float(lo_hi[1])), input, tuple(map(str, item_fields)),
     )  # fmt: skip
-    spec.grader()
+    spec.grader(strict=strict)
     return spec
 
 
@@ -169,7 +184,7 @@ def check_python(g: BaseGrader) -> None:
 def _outside_names(source: str) -> list[str]:
     """A problem when the source reads names it neither defines nor imports: only it is shipped and run."""
     try:
-        if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.parse(source).body):
+        if has_star_import(ast.parse(source)):
             return []  # what `import *` binds is unknown here; the sandbox test run will tell
         names = free_globals(source)
     except (SyntaxError, ValueError):  # reported by python_source_problems
@@ -250,7 +265,7 @@ def parse_state(data: Mapping[str, Any], source: str) -> ProjectState:
         rubrics: dict[str, RubricSpec] = {}
         for i, entry in enumerate(data["rubrics"]):
             where = f"rubrics[{i}]"
-            spec = rubric_spec(**entry)
+            spec = rubric_spec(**entry, strict=False)  # text older versions took is kept; lint reports it
             if spec.name in rubrics:
                 raise ConfigError(f"rubric name {spec.name!r} is not unique")
             rubrics[spec.name] = spec
@@ -325,16 +340,18 @@ def read_project(path: Path) -> tuple[ProjectState, FileStamp]:
 
 
 def file_kind(path: Path) -> str | None:
-    """What is at ``path``: None (nothing), ``"project"``, ``"grader"`` (a JSON object with a ``type``) or
-    ``"other"`` (anything else, including a file that cannot be read), so writers know what they replace.
+    """What is at ``path``: None (nothing), ``"project"``, ``"grader"`` (a grader export: a JSON object
+    with a ``type`` and a ``name`` that builds as a grader) or ``"other"`` (anything else, such as a JSON
+    Schema, or a file that cannot be read), so writers know what they replace.
 
     Example::
 
         >>> import tempfile, pathlib
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     _ = pathlib.Path(d, "g.json").write_text('{"type": "string_check"}')
-        ...     file_kind(pathlib.Path(d, "g.json")), file_kind(pathlib.Path(d, "none.json"))
-        ('grader', None)
+        ...     _ = pathlib.Path(d, "g.json").write_text('{"type": "python", "name": "p", "source": "def grade(s, i): return 1"}')
+        ...     _ = pathlib.Path(d, "s.json").write_text('{"type": "object"}')
+        ...     [file_kind(pathlib.Path(d, n)) for n in ("g.json", "s.json", "none.json")]
+        ['grader', 'other', None]
     """
     if not os.path.lexists(path):
         return None
@@ -346,7 +363,19 @@ def file_kind(path: Path) -> str | None:
         return "other"
     if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
         return "project"
-    return "grader" if isinstance(data, dict) and "type" in data else "other"
+    return "grader" if _is_grader_export(data) else "other"
+
+
+def _is_grader_export(data: object) -> bool:
+    # "type" alone is not enough: a JSON Schema has one too, and is someone's data.
+    if not isinstance(data, dict) or "type" not in data or "name" not in data:
+        return False
+    try:
+        grader = grader_from_config(data)
+    except ConfigError:
+        return False
+    # Only what rftkit_nb exports: a row such as {"type": "essay", "name": ...} is someone's data.
+    return not isinstance(grader, UnknownGrader)
 
 
 def dumps(obj: Any) -> str:

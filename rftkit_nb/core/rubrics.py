@@ -70,6 +70,8 @@ __all__ = [
     "RubricGrader",
     "RubricItem",
     "compose_formula",
+    "literal_rubric_text",
+    "rubric_text_problem",
 ]
 
 #: A grader model from OpenAI's documented list: cheap, non-reasoning (so no reasoning_effort).
@@ -110,6 +112,45 @@ def default_judge_messages(
     return [{"role": "developer", "content": system}, {"role": "user", "content": user}]
 
 
+def rubric_text_problem(text: str) -> str | None:
+    """Why rubric ``text`` cannot be shown to the judge as written (it holds ``{{``), or None.
+
+    Example::
+
+        >>> rubric_text_problem("1 = polite") is None, rubric_text_problem("uses {{ item.x }}")[:21]
+        (True, "content contains '{{ ")
+    """
+    found = first_placeholder(text)
+    if found is not None:
+        return (
+            f"content contains {found!r}, which the judge prompt would read as a template variable; "
+            "templates have no escape for literal braces, so write them another way "
+            "(e.g. '{ {' with a space, or in words)"
+        )
+    try:
+        find_variables(text)  # what is left to catch: an opener such as `{{ item.x` never closed
+    except TemplateError as e:
+        return f"content: {e}; rubric text is literal (list row fields in item_fields)"
+    return None
+
+
+def literal_rubric_text(text: str) -> str:
+    """``text`` unchanged when the judge can be shown it, else with every ``{{`` written ``{ {``.
+
+    For rubric text kept from an older project file, which the strict check of new edits refuses.
+
+    Example::
+
+        >>> literal_rubric_text("cite {{ item.source"), literal_rubric_text("1 = polite")
+        ('cite { { item.source', '1 = polite')
+    """
+    if rubric_text_problem(text) is None:
+        return text
+    while "{{" in text:  # `{{{` needs two passes
+        text = text.replace("{{", "{ {")
+    return text
+
+
 class RubricGrader(ScoreModelGrader):
     """An LLM-judged ``score_model`` grader built from a rubric.
 
@@ -142,19 +183,9 @@ class RubricGrader(ScoreModelGrader):
     @field_validator("rubric")
     @classmethod
     def _no_template_in_rubric(cls, v: RubricItem) -> RubricItem:
-        found = first_placeholder(v.content)
-        if found is not None:
-            raise ValueError(
-                f"content contains {found!r}, which the judge prompt would read as a template variable; "
-                "templates have no escape for literal braces, so write them another way "
-                "(e.g. '{ {' with a space, or in words)"
-            )
-        try:
-            find_variables(v.content)  # what is left to catch: an opener such as `{{ item.x` never closed
-        except TemplateError as e:
-            raise ValueError(
-                f"content: {e}; rubric text is literal (list row fields in item_fields)"
-            ) from None
+        problem = rubric_text_problem(v.content)
+        if problem is not None:
+            raise ValueError(problem)
         return v
 
     @field_validator("item_fields")
@@ -205,12 +236,12 @@ class RubricGrader(ScoreModelGrader):
 # --- the aggregate -------------------------------------------------------------------------------
 
 
-def _num(x: float) -> str:
+def _num(x: float | Decimal) -> str:
     """A plain decimal literal (no exponent) the formula language reads, with every digit of ``x``.
 
     The shortest text that reads back as the same float, so 1e-07 is ``0.0000001``, never ``0``.
     """
-    text = format(Decimal(repr(float(x))), "f")
+    text = format(x if isinstance(x, Decimal) else Decimal(repr(float(x))), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
@@ -220,9 +251,10 @@ def _scaled(key: str, score_range: tuple[float, float] | None) -> str:
     """``key`` rescaled from its range to [0, 1] (left as it is when the range is [0, 1])."""
     if score_range is None or tuple(score_range) == (0.0, 1.0):
         return key
-    lo, hi = score_range
+    lo, hi = (Decimal(_num(x)) for x in score_range)
     # hi - lo is folded into one literal: with hi < 0 the unfolded text would need a unary minus, which
-    # OpenAI's formula docs do not list. The float subtraction is the one the service would do anyway.
+    # OpenAI's formula docs do not list. It is computed on the printed numbers, in decimal, so [0.1, 0.3]
+    # gives 0.2 rather than the float subtraction's 0.19999999999999998.
     span = _num(hi - lo)
     if lo == 0:
         return f"({key} / {span})"

@@ -48,6 +48,7 @@ from rftkit_nb.core.rubrics import (
     FormattingGrader,
     IndicatorGrader,
     RubricGrader,
+    rubric_text_problem,
 )
 from rftkit_nb.core.workbench_clusters import ClusterEdits, LiveClusterMap, place_rubric
 from rftkit_nb.core.workbench_store import DEFAULT_PROJECT_FILE
@@ -284,7 +285,10 @@ class Workbench(ClusterEdits):
         with self._change("changed settings"):
             self.name = self.name if name is None else name
             self.normalize = self.normalize if normalize is None else bool(normalize)
-            self._clusters._replace(moved)
+            if field != self._clusters.field:
+                self._clusters._replace(moved)
+                # Indicator graders built on this map regenerate their source from its notifications.
+                self._clusters._changed(f"cluster field set to {field!r}")
 
     def set_example(self, row: Mapping[str, Any] | None) -> None:
         """Set (or clear, with None) the row graders are test-run on; kept in memory, never saved."""
@@ -332,6 +336,11 @@ class Workbench(ClusterEdits):
             report = lint(self.grader(), dataset=dataset)
         except ConfigError as e:
             return LintReport([Finding("error", "workbench", str(e))])
+        for spec in self._rubrics.values():  # text an older version took, kept when its file was read
+            problem = rubric_text_problem(spec.text)
+            if problem is not None:
+                report.append(Finding("error", f"rubrics.{spec.name}", f"{problem}; the judge is shown "
+                                      "each {{ as { {: fix the text and re-run its %%rubric cell"))  # fmt: skip
         report.extend(view.cluster_findings(self, dataset))
         return report
 
@@ -359,7 +368,7 @@ class Workbench(ClusterEdits):
             needs = f"{kind} {name!r} needs the name {self.name!r} for its cluster indicator, but "
             raise ConfigError(
                 f"{'' if self.name == name else needs}{self.name!r} is the composed grader's name; "
-                f"name the {kind} otherwise, or rename the composed grader with configure(name=...)"
+                f"name the {kind} otherwise, or rename the composed grader: %rft config --name NEW_NAME"
             )
         taken = self.kind_of(name)
         if taken not in (None, kind):
@@ -375,6 +384,9 @@ class Workbench(ClusterEdits):
             names = ", ".join(self.names()) or "(none)"
             raise ConfigError(f"no rubric or grader named {name!r}; names are: {names}")
         return str(kind)
+
+    def _has_work(self) -> bool:
+        return self.to_dict() != Workbench(path=None).to_dict()
 
     def _validate(self) -> None:
         if self.names():  # composing checks that names are unique identifiers and the formula builds

@@ -97,6 +97,10 @@ class AutosavedState:
     def _validate(self) -> None:
         """Raise ConfigError when the state, as a whole, is not valid (each change is checked with it)."""
 
+    def _has_work(self) -> bool:
+        """Whether the state holds anything (it differs from a new, empty one)."""
+        return True
+
     # --- public ----------------------------------------------------------------------------------
 
     @property
@@ -137,9 +141,16 @@ class AutosavedState:
     def unobserve(self, callback: Callable[[str], None]) -> None:
         self._observers.remove(callback)
 
-    def open(self, path: str | os.PathLike[str]) -> None:
-        """Replace everything with the project file at ``path`` and autosave there from now on."""
+    def open(self, path: str | os.PathLike[str], *, discard: bool = False) -> None:
+        """Replace everything with the project file at ``path`` and autosave there from now on.
+
+        While autosave is blocked, work that is only in memory is not dropped unless ``discard=True``.
+        """
         target = Path(path).absolute()
+        if self.blocked is not None and not discard and self._has_work():
+            shown = _shown_path(target)
+            raise ConfigError(f"not opening {shown}: this notebook's work is not saved (autosave is off); "
+                              f"%rft save OTHER.json first, or %rft open {shown} --discard to drop it")  # fmt: skip
         self._load(target)
         self.path, self.blocked, self._undo = target, None, []
         self._snapshot = self.to_dict()

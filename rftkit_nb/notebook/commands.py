@@ -185,10 +185,29 @@ def remove(ctx: Context, args: argparse.Namespace) -> Note:
     return Note(f"removed {kind} {args.name!r}; %rft undo brings it back")
 
 
-@command("open", "open a project file; autosave goes there from now on", arg("path", metavar="PATH"))
+@command(
+    "open",
+    "open a project file; autosave goes there from now on",
+    arg("path", metavar="PATH"),
+    arg("--discard", action="store_true", help="drop this notebook's unsaved work (autosave is off)"),
+)
 def open_project(ctx: Context, args: argparse.Namespace) -> Workbench:
-    ctx.workbench.open(args.path)
+    ctx.workbench.open(args.path, discard=args.discard)
     return ctx.workbench
+
+
+@command(
+    "config",
+    "the composed grader's settings: its name, the row field clusters are read from, normalisation",
+    arg("--name", default=None, metavar="NAME", help="the composed grader's name (an identifier)"),
+    arg("--cluster-field", default=None, metavar="FIELD", help="the dataset field (dotted path) of a row's cluster"),
+    arg("--normalize", action=argparse.BooleanOptionalAction, default=None,
+        help="keep each row's reward in [0, 1] (--no-normalize: the raw weighted sum)"),
+)  # fmt: skip
+def config(ctx: Context, args: argparse.Namespace) -> Note:
+    wb = ctx.workbench
+    wb.configure(name=args.name, cluster_field=args.cluster_field, normalize=args.normalize)
+    return Note(f"settings: name {wb.name!r}, cluster field {wb.cluster_field!r}, normalize {wb.normalize}")
 
 
 @command(

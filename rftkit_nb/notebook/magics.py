@@ -160,8 +160,8 @@ def load(shell: InteractiveShell) -> RftMagics:
         return _MAGICS[shell]
     wb = Workbench.load_or_empty(DEFAULT_PROJECT_FILE)
     if wb.blocked is not None:
-        print(f"rftkit_nb: {wb.blocked}. Starting empty with autosave off: %rft save OTHER.json keeps "
-              "this work there, %rft open OTHER.json opens another project")  # fmt: skip
+        print(f"rftkit_nb: {wb.blocked}. Starting empty with autosave off: %rft save OTHER.json first "
+              "keeps the work you do here; then %rft open PATH opens another project")  # fmt: skip
     elif wb.names():
         print(f"rftkit_nb: opened {DEFAULT_PROJECT_FILE} ({len(wb.rubrics)} rubrics, "
               f"{len(wb.names()) - len(wb.rubrics)} other graders)")  # fmt: skip

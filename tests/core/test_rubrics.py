@@ -866,3 +866,24 @@ def test_rubric_grader_when_model_is_gpt_5_chat_accepts_temperature():
         name="acc", rubric="r", model="gpt-5-chat-latest", sampling_params={"temperature": 0}
     )
     assert grader.config["sampling_params"] == {"temperature": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "scaled"),
+    [
+        pytest.param(0.1, 0.3, "((s - 0.1) / 0.2)", id="0.1-0.3"),
+        pytest.param(-0.3, -0.1, "((s + 0.3) / 0.2)", id="minus-0.3-minus-0.1"),
+        pytest.param(0.7, 1.1, "((s - 0.7) / 0.4)", id="0.7-1.1"),
+        pytest.param(0.0, 0.3, "(s / 0.3)", id="0-0.3"),
+        pytest.param(1.1, 2.2, "((s - 1.1) / 1.1)", id="1.1-2.2"),
+        pytest.param(0.0000001, 0.0000003, "((s - 0.0000001) / 0.0000002)", id="tiny"),
+    ],
+)
+def test_compose_formula_when_a_range_has_decimal_bounds_writes_clean_literals_mapping_lo_0_hi_1(
+    lo, hi, scaled
+):
+    formula = compose_formula([("s", 1.0, None)], ranges={"s": (lo, hi)})
+    assert formula == f"(1 * {scaled}) / max(1, 0.000001)"
+    parsed = parse_formula(formula)
+    assert parsed.evaluate({"s": lo}) == pytest.approx(0.0, abs=1e-12)
+    assert parsed.evaluate({"s": hi}) == pytest.approx(1.0, abs=1e-12)

@@ -681,7 +681,7 @@ def test_load_ext_when_project_file_is_unreadable_starts_empty_and_never_writes_
     shown = capsys.readouterr().out
     assert message in shown
     assert "left untouched" in shown
-    assert "%rft save OTHER.json keeps this work there, %rft open OTHER.json opens another project" in shown
+    assert "%rft save OTHER.json first keeps the work you do here; then %rft open PATH" in shown
     assert len(shown.strip().splitlines()) == 1
     assert sh.workbench.names() == []
 
