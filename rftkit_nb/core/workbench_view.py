@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from rftkit_nb.core import html as h
 from rftkit_nb.core.lint import Finding
+from rftkit_nb.core.lint_dataset import records
 from rftkit_nb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -97,9 +98,7 @@ def cluster_findings(wb: Workbench, dataset: Any = None) -> list[Finding]:
             )
     for c in cmap.empty_clusters():
         out.append(Finding("info", f"clusters.{c}", f"rows of cluster {c!r} are graded without any rubric"))
-    rows: list[Mapping[str, Any]] = []
-    if dataset is not None:  # a DataFrame (without importing pandas here) or dicts
-        rows = list(dataset.to_dict("records")) if hasattr(dataset, "to_dict") else list(dataset)
+    rows: list[Mapping[str, Any]] = [] if dataset is None else records(dataset)
     lost = [i for i, row in enumerate(rows) if cmap.cluster_of(row) not in cmap.clusters]
     if lost:
         message = (

@@ -17,7 +17,7 @@ from rftkit_nb.core.templates import render
 from rftkit_nb.errors import GradingError, RftkitError
 from rftkit_nb.scoring.report import JudgeCalls
 from rftkit_nb.scoring.rows import SampleRow
-from rftkit_nb.scoring.runners import NOT_APPLICABLE, SCORED, SKIPPED, Outcome, build_judge_request
+from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, Outcome, build_judge_request
 
 __all__ = ["NO_JUDGE_HINT", "JudgePhase", "applicability"]
 
@@ -171,7 +171,7 @@ def outcome_from_answer(grader: BaseGrader, answer: Any) -> Outcome:
             return Outcome.failed(e)
     info = {"steps": answer.steps, "raw": answer.raw, "cached": answer.cached}
     if answer.error:
-        return Outcome(None, "error", answer.error, answer.detail, info)
+        return Outcome(None, ERROR, answer.error, answer.detail, info)
     if grader.type == "label_model":
         passing = answer.result in getattr(grader, "passing_labels", ())
         return Outcome(1.0 if passing else 0.0, info={**info, "label": answer.result})

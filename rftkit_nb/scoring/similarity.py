@@ -50,6 +50,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rftkit_nb.core.graders import SIMILARITY_METRICS
 from rftkit_nb.errors import ConfigError, GradingError
 
 __all__ = [
@@ -61,19 +62,8 @@ __all__ = [
     "text_similarity",
 ]
 
-METRICS: tuple[str, ...] = (
-    "fuzzy_match",
-    "bleu",
-    "gleu",
-    "meteor",
-    "rouge_1",
-    "rouge_2",
-    "rouge_3",
-    "rouge_4",
-    "rouge_5",
-    "rouge_l",
-    "cosine",
-)
+# One source of truth for the names: the grader model's Literal (cosine last here: it is the odd one out).
+METRICS: tuple[str, ...] = (*(m for m in SIMILARITY_METRICS if m != "cosine"), "cosine")
 STRING_CHECK_OPERATIONS: tuple[str, ...] = ("eq", "ne", "like", "ilike")
 
 NO_WORDNET_NOTE = "WordNet not installed: synonym matching off"
