@@ -28,8 +28,11 @@ Example::
 
 from __future__ import annotations
 
+from enum import Enum
+
 __all__ = [
     "ConfigError",
+    "ErrorCategory",
     "FormulaError",
     "FormulaEvaluationError",
     "GradingError",
@@ -42,6 +45,37 @@ __all__ = [
     "SandboxError",
     "TemplateError",
 ]
+
+
+class ErrorCategory(str, Enum):
+    """OpenAI's error categories for a sub-grader that could not score a row, in one place.
+
+    The names are the service's own (``graders/run`` errors and RFT metrics events use them), so a
+    local report and a hosted one read alike. Members are ``str``: they compare equal to the plain
+    names and serialise as them. The two "server" errors are told apart by who failed: the python
+    sandbox's infrastructure, or the judge model's endpoint.
+
+    >>> ErrorCategory.PYTHON_SERVER == "python_grader_server_error"
+    True
+    >>> str(ErrorCategory.JUDGE_PARSE)
+    'model_grader_parse_error'
+    """
+
+    SAMPLE_PARSE = "sample_parse_error"
+    INVALID_VARIABLE = "invalid_variable_error"
+    FORMULA_PARSE = "formula_parse_error"
+    TRUNCATED_OBSERVATION = "truncated_observation_error"
+    UNRESPONSIVE_REWARD = "unresponsive_reward_error"
+    OTHER = "other_error"
+    PYTHON_SERVER = "python_grader_server_error"
+    PYTHON_RUNTIME = "python_grader_runtime_error"
+    JUDGE_SERVER = "model_grader_server_error"
+    JUDGE_REFUSAL = "model_grader_refusal_error"
+    JUDGE_PARSE = "model_grader_parse_error"
+    JUDGE_MAX_TOKENS = "model_grader_exceeded_max_tokens_error"
+    ENDPOINT_SERVER = "endpoint_grader_server_error"
+
+    __str__ = str.__str__  # the plain name in messages and f-strings, as the service spells it
 
 
 class RftkitError(Exception):
@@ -74,7 +108,7 @@ class TemplateError(ConfigError):
 class GradingError(RftkitError):
     """One row could not be graded. ``category`` is OpenAI's error category name."""
 
-    category: str = "other_error"
+    category: str = ErrorCategory.OTHER
 
     def __init__(self, message: str, *, category: str | None = None, detail: str = "") -> None:
         if category is not None:
@@ -86,7 +120,7 @@ class GradingError(RftkitError):
 class InvalidVariableError(GradingError):
     """A template variable is absent from the item or the sample (OpenAI: invalid_variable_error)."""
 
-    category = "invalid_variable_error"
+    category = ErrorCategory.INVALID_VARIABLE
 
     def __init__(self, path: str, message: str | None = None) -> None:
         self.path = path
@@ -96,19 +130,19 @@ class InvalidVariableError(GradingError):
 class FormulaEvaluationError(GradingError):
     """The formula could not be evaluated on one row's sub-grader scores."""
 
-    category = "other_error"
+    category = ErrorCategory.OTHER
 
 
 class SandboxError(GradingError):
     """A python grader failed on a row (OpenAI: python_grader_runtime_error)."""
 
-    category = "python_grader_runtime_error"
+    category = ErrorCategory.PYTHON_RUNTIME
 
 
 class JudgeError(RftkitError):
     """The judge endpoint failed. ``category`` is one of OpenAI's model_grader_* error names."""
 
-    def __init__(self, message: str, *, category: str = "model_grader_server_error") -> None:
+    def __init__(self, message: str, *, category: str = ErrorCategory.JUDGE_SERVER) -> None:
         self.category = category
         super().__init__(message)
 
