@@ -34,8 +34,6 @@ from rftkit_nb.notebook.display import HelpText, Note
 
 __all__ = ["COMMANDS", "Context", "cluster_notes", "dispatch", "help_text", "split_line", "test_run"]
 
-EXAMPLE_TIMEOUT = 10.0  # seconds the example-row test run of a python grader may take
-
 
 @dataclass(frozen=True)
 class Context:
@@ -282,27 +280,19 @@ def _row_of(value: Any, position: int) -> dict[str, Any]:
 
 
 def test_run(wb: Workbench, grader: BaseGrader) -> str | None:
-    """Run a python grader on the workbench's example row, in the sandbox; None when there is no example.
+    """Test-run a python grader on the workbench's example row; None when there is no example to run on.
 
-    Returns a one-line report; a grader that fails on the row raises :class:`SandboxError`.
+    The run itself is :func:`~rftkit_nb.scoring.sandbox.check_example`; this adds what the cell's user
+    should do when it fails.
     """
     if wb.example is None or not isinstance(grader, PythonGrader):
         return None
-    from rftkit_nb.scoring.rows import load_rows
-    from rftkit_nb.scoring.sandbox import RUNTIME_ERROR, Sandbox
+    from rftkit_nb.scoring.sandbox import check_example
 
-    (row,) = load_rows([wb.example])
-    with Sandbox(workers=1, timeout=EXAMPLE_TIMEOUT) as box:
-        (result,) = box.grade_many(grader.source, [(row.sample, row.item)])
-    printed = f"; it printed: {result.stdout.strip()[:200]!r}" if result.stdout.strip() else ""
-    if result.error == RUNTIME_ERROR:
-        reason = result.detail.strip().splitlines()
-        raise SandboxError(f"python grader {grader.name!r} failed on the example row: "
-                           f"{reason[-1] if reason else 'no detail'}{printed}; nothing was registered "
-                           "(fix it, or %rft example --clear)")  # fmt: skip
-    if result.error is not None:
-        return f"could not test-run {grader.name!r} on the example row ({result.detail.strip()[:200]})"
-    return f"example row: {grader.name} = {result.score:g}{printed}"
+    try:
+        return check_example(grader, wb.example)
+    except SandboxError as e:
+        raise SandboxError(f"{e}; nothing was registered (fix it, or %rft example --clear)") from None
 
 
 def cluster_notes(wb: Workbench, rubric: str, *, had_clusters: bool) -> list[str]:

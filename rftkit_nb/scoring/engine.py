@@ -30,11 +30,12 @@ from typing import Any
 from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
 from rftkit_nb.errors import ConfigError, FormulaEvaluationError
-from rftkit_nb.scoring.judging import JudgePhase, applicability
-from rftkit_nb.scoring.local import run_local_phase
+from rftkit_nb.scoring.outcomes import ERROR, SKIPPED, Outcome, reward_input
+from rftkit_nb.scoring.phases.judges import JudgePhase, applicability
+from rftkit_nb.scoring.phases.local import run_local_phase
 from rftkit_nb.scoring.report import ScoreReport
 from rftkit_nb.scoring.rows import SampleRow, load_rows
-from rftkit_nb.scoring.runners import ERROR, SCORED, SKIPPED, Outcome, is_judge
+from rftkit_nb.scoring.runners import is_judge
 
 __all__ = ["ascore", "score"]
 
@@ -179,11 +180,7 @@ def _reward(formula: Any, outs: Mapping[str, Outcome | None]) -> tuple[float | N
     skipped = [k for k, o in outs.items() if o is not None and o.state == SKIPPED]
     if skipped:
         return None, f"incomplete: {', '.join(skipped)} skipped"
-    # As the service does: an errored sub-grader counts 0, and the row is flagged.
-    scores = {
-        k: (o.score if o is not None and o.state == SCORED and o.score is not None else 0.0)
-        for k, o in outs.items()
-    }
+    scores = {k: reward_input(o) for k, o in outs.items()}
     errors = [k for k, o in outs.items() if o is not None and o.state == ERROR]
     note = f"error in {', '.join(errors)} (counted as 0)" if errors else ""
     if formula is None:

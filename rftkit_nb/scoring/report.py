@@ -21,32 +21,10 @@ from rftkit_nb.core.clusters import cluster_name, read_path
 from rftkit_nb.core.graders import BaseGrader
 from rftkit_nb.core.project import atomic_write
 from rftkit_nb.core.templates import template_fields
+from rftkit_nb.scoring.outcomes import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, STATES, JudgeCalls, Outcome
 from rftkit_nb.scoring.rows import SampleRow
-from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, Outcome
 
 __all__ = ["JudgeCalls", "RowExplanation", "ScoreReport", "ScoreSummary"]
-
-_STATES = (SCORED, NOT_APPLICABLE, ERROR, SKIPPED)
-
-
-@dataclass(frozen=True)
-class JudgeCalls:
-    """Judge requests of a run: ``needed`` locally (masked rows excluded), of which ``sent`` to the
-    endpoint, answered from the ``cached`` answers, or ``shared`` with an identical request; ``hosted``
-    is what the service would make (every judge on every row)."""
-
-    needed: int = 0
-    sent: int = 0
-    cached: int = 0
-    shared: int = 0
-    hosted: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.needed} needed locally ({self.sent} sent, {self.cached} from the cache, {self.shared} "
-            f"shared with an identical request); the hosted service would make {self.hosted} "
-            "(it runs every judge on every row, masked or not)"
-        )
 
 
 @dataclass
@@ -121,7 +99,7 @@ class ScoreReport:
         for key, g in self.leaves.items():
             states = frame[f"{key}.state"].value_counts()
             n = len(frame)
-            row = {"grader": key, "type": g.type, **{s: int(states.get(s, 0)) for s in _STATES}}
+            row = {"grader": key, "type": g.type, **{s: int(states.get(s, 0)) for s in STATES}}
             row["error_rate"] = row[ERROR] / n if n else 0.0
             row["mean_score"] = frame[f"{key}.score"].astype("float64").mean()
             per_grader.append(row)

@@ -7,7 +7,6 @@ error category, so one bad row never stops a run.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from rftkit_nb.core.graders import (
@@ -19,40 +18,17 @@ from rftkit_nb.core.graders import (
     TextSimilarityGrader,
 )
 from rftkit_nb.core.templates import render
-from rftkit_nb.errors import ConfigError, GradingError
+from rftkit_nb.errors import ConfigError, ErrorCategory, GradingError
 from rftkit_nb.scoring import similarity
+from rftkit_nb.scoring.outcomes import ERROR, SKIPPED, Outcome
 from rftkit_nb.scoring.rows import SampleRow
 
 __all__ = [
-    "ERROR",
-    "NOT_APPLICABLE",
-    "SCORED",
-    "SKIPPED",
-    "Outcome",
     "build_judge_request",
     "is_judge",
     "render_messages",
     "run_local",
 ]
-
-SCORED, NOT_APPLICABLE, ERROR, SKIPPED = "scored", "not_applicable", "error", "skipped"
-
-
-@dataclass
-class Outcome:
-    """What one sub-grader gave one row."""
-
-    score: float | None
-    state: str = SCORED
-    error: str | None = None  # OpenAI's error category
-    detail: str = ""
-    info: dict[str, Any] = field(default_factory=dict)  # judge steps, python stdout, approximation notes
-
-    @classmethod
-    def failed(cls, error: GradingError | str, detail: str = "") -> Outcome:
-        if isinstance(error, GradingError):
-            return cls(None, ERROR, error.category, error.detail or str(error))
-        return cls(None, ERROR, error, detail)
 
 
 def is_judge(grader: BaseGrader) -> bool:
@@ -84,7 +60,7 @@ def _per_row(
         except GradingError as e:
             out.append(Outcome.failed(e))
         except ConfigError as e:
-            out.append(Outcome.failed("other_error", f"{grader.name}: {e}"))
+            out.append(Outcome.failed(ErrorCategory.OTHER, f"{grader.name}: {e}"))
     return out
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rftkit_nb.scoring.cache import JudgeCache, default_cache_path, request_key
+from rftkit_nb.scoring.judge.cache import JudgeCache, answer_key, default_cache_path
+from rftkit_nb.scoring.judge.request import JudgeRequest
 
 VALUE = {"result": 0.5, "steps": [{"description": "d", "conclusion": "c"}], "raw": "{}"}
 
@@ -23,23 +24,23 @@ def cache(request: pytest.FixtureRequest, tmp_path: Path):
     store.close()
 
 
-def test_request_key_when_key_order_differs_is_the_same() -> None:
-    assert request_key({"b": 1, "a": {"y": 2, "x": [1]}}) == request_key({"a": {"x": [1], "y": 2}, "b": 1})
+def test_answer_key_when_sampling_params_order_differs_is_the_same() -> None:
+    first = JudgeRequest("m", [{"role": "user", "content": "hi"}], {"seed": 1, "top_p": 0.5})
+    second = JudgeRequest("m", [{"role": "user", "content": "hi"}], {"top_p": 0.5, "seed": 1})
+    assert answer_key("http://x/v1", first) == answer_key("http://x/v1", second)
 
 
-@pytest.mark.parametrize(
-    "other",
-    [
-        pytest.param({"model": "m2", "messages": ["hi"]}, id="model"),
-        pytest.param({"model": "m", "messages": ["hi!"]}, id="messages"),
-        pytest.param({"model": "m", "messages": ["hi"], "seed": 1}, id="extra-field"),
-    ],
-)
-def test_request_key_when_payload_differs_differs(other: dict) -> None:
-    base = request_key({"model": "m", "messages": ["hi"]})
-    assert request_key(other) != base
-    assert len(base) == 64
-    assert int(base, 16) >= 0
+def test_answer_key_when_endpoint_differs_differs() -> None:
+    request = JudgeRequest("m", [{"role": "user", "content": "hi"}])
+    key = answer_key("http://x/v1", request)
+    assert key != answer_key("http://y/v1", request)
+    assert len(key) == 64
+    assert int(key, 16) >= 0
+
+
+def test_answer_key_when_text_has_a_lone_surrogate_is_a_key() -> None:
+    request = JudgeRequest("m", [{"role": "user", "content": "cut mid-emoji \ud83d"}])
+    assert len(answer_key("http://x/v1", request)) == 64
 
 
 def test_cache_when_value_put_gets_it_back(cache: JudgeCache) -> None:
@@ -158,7 +159,7 @@ def test_cache_when_threads_write_concurrently_keeps_every_value(tmp_path: Path)
 
 WRITER = """
 import sys
-from rftkit_nb.scoring.cache import JudgeCache
+from rftkit_nb.scoring.judge.cache import JudgeCache
 path, worker = sys.argv[1], sys.argv[2]
 with JudgeCache(path) as cache:
     for batch in range(20):

@@ -11,8 +11,8 @@ import openai
 import pytest
 
 from rftkit_nb.errors import ConfigError, JudgeError
-from rftkit_nb.scoring.cache import JudgeCache
 from rftkit_nb.scoring.judge import Judge, JudgeAnswer, JudgeRequest, parse_content
+from rftkit_nb.scoring.judge.cache import JudgeCache, answer_key
 from rftkit_nb.testing import FakeOpenAI, fingerprint
 
 KEY = "sk-judge-test-SECRET-0123456789"
@@ -144,7 +144,7 @@ def test_chat_payload_when_part_type_unknown_raises_config_error_naming_where() 
 def test_key_when_requests_are_equal_is_equal_and_survives_payload_mutation() -> None:
     first, second = req("same"), req("same")
     first.chat_payload()["model"] = "mutated"
-    assert first.key() == second.key()
+    assert answer_key("e", first) == answer_key("e", second)
     assert first.chat_payload()["model"] == "gpt-4o-mini"
 
 
@@ -163,7 +163,7 @@ LABELLED = req("same", kind="label", labels=("a", "b"))
     ],
 )
 def test_key_when_any_input_differs_differs(base: JudgeRequest, other: JudgeRequest) -> None:
-    assert other.key() != base.key()
+    assert answer_key("e", other) != answer_key("e", base)
 
 
 # -- parsing ------------------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ import threading
 
 import pytest
 
-from rftkit_nb.errors import ConfigError
-from rftkit_nb.scoring.sandbox import RUNTIME_ERROR, SERVER_ERROR, PythonResult, Sandbox
+from rftkit_nb.errors import ConfigError, ErrorCategory
+from rftkit_nb.scoring.sandbox import PythonResult, Sandbox
+
+RUNTIME_ERROR, SERVER_ERROR = ErrorCategory.PYTHON_RUNTIME, ErrorCategory.PYTHON_SERVER
 
 EXACT_MATCH = """
 def grade(sample, item):
@@ -548,6 +550,6 @@ def test_sandbox_when_kernel_holds_secrets_then_workers_lack_them_and_outputs_ma
     ],
 )
 def test_secret_detection_when_variable_named_then_only_real_credentials_are_masked(name, value, secret):
-    from rftkit_nb.scoring.sandbox import _looks_secret
+    from rftkit_nb.scoring.sandbox.pool import _looks_secret
 
     assert _looks_secret(name, value) is secret

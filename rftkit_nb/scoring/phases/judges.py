@@ -14,10 +14,10 @@ from typing import Any
 from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, TextSimilarityGrader
 from rftkit_nb.core.templates import render
-from rftkit_nb.errors import GradingError, RftkitError
-from rftkit_nb.scoring.report import JudgeCalls
+from rftkit_nb.errors import ErrorCategory, GradingError, RftkitError
+from rftkit_nb.scoring.outcomes import ERROR, NOT_APPLICABLE, SKIPPED, JudgeCalls, Outcome, reward_input
 from rftkit_nb.scoring.rows import SampleRow
-from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, Outcome, build_judge_request
+from rftkit_nb.scoring.runners import build_judge_request
 
 __all__ = ["NO_JUDGE_HINT", "JudgePhase", "applicability"]
 
@@ -37,19 +37,11 @@ def applicability(
     result: dict[str, list[bool]] = {k: [] for k in keys}
     for i in range(n_rows):
         # An errored local grader counts 0, as on the service; an unfinished one is unknown.
-        known = {k: _known(outcomes[k][i]) for k in local_keys if outcomes[k][i] is not None}
+        known = {k: reward_input(outcomes[k][i]) for k in local_keys if outcomes[k][i] is not None}
         movable = formula.depends_on(known)
         for key in keys:
             result[key].append(key in movable)
     return result
-
-
-def _known(outcome: Outcome | None) -> float:
-    return (
-        outcome.score
-        if outcome is not None and outcome.state == SCORED and outcome.score is not None
-        else 0.0
-    )
 
 
 @dataclass
@@ -61,19 +53,16 @@ class JudgePhase:
     outcomes: dict[str, list[Outcome | None]]
     notes: list[str] = field(default_factory=list)
     needed: int = 0
+    sent: int = 0
     cached: int = 0
-    _sent_keys: set[str] = field(default_factory=set)
-    _answered: int = 0
-    _embeddings: int = 0
+    shared: int = 0
 
     @property
     def calls(self) -> JudgeCalls:
         """What the run asked of the judge (counting only requests that finished)."""
         hosted = sum(len(self.rows) for g in self.leaves.values() if g.type in ("score_model", "label_model"))
-        sent = len(self._sent_keys) + self._embeddings
-        shared = self._answered - len(self._sent_keys) - self.cached
         return JudgeCalls(
-            needed=self.needed, sent=sent, cached=self.cached, shared=max(shared, 0), hosted=hosted
+            needed=self.needed, sent=self.sent, cached=self.cached, shared=self.shared, hosted=hosted
         )
 
     def mask(self, applicable: Mapping[str, list[bool]]) -> None:
@@ -105,14 +94,14 @@ class JudgePhase:
             self.notes.extend(judge.notes)
 
     def _count(self, request: Any, answer: Any) -> None:
-        if isinstance(request, tuple):
-            self._embeddings += 1
-        elif getattr(answer, "cached", False):
+        if isinstance(request, tuple):  # an embeddings pair: never cached or shared
+            self.sent += 1
+        elif answer.cached:
             self.cached += 1
-            self._answered += 1
+        elif answer.shared:
+            self.shared += 1
         else:
-            self._sent_keys.add(request.key())
-            self._answered += 1
+            self.sent += 1
 
     def _requests(self, applicable: Mapping[str, list[bool]]) -> tuple[list[Any], list[tuple[str, int]]]:
         requests: list[Any] = []
@@ -129,7 +118,7 @@ class JudgePhase:
                 except GradingError as e:
                     self.outcomes[key][i] = Outcome.failed(e)
                 except RftkitError as e:  # a malformed template: this row cannot be sent
-                    self.outcomes[key][i] = Outcome.failed("other_error", f"{key}: {e}")
+                    self.outcomes[key][i] = Outcome.failed(ErrorCategory.OTHER, f"{key}: {e}")
         return requests, slots
 
 
@@ -152,7 +141,7 @@ async def _gather(judge: Any, requests: Sequence[Any], done: Callable[[int, Any]
         vectors = await judge.embed_many(COSINE_MODEL, texts)
     except Exception as e:  # one translated failure for the whole batch of embeddings
         for n, _ in embeds:
-            done(n, GradingError(f"embeddings failed: {e}", category="model_grader_server_error"))
+            done(n, GradingError(f"embeddings failed: {e}", category=ErrorCategory.JUDGE_SERVER))
         return
     for j, (n, _) in enumerate(embeds):
         done(n, (vectors[2 * j], vectors[2 * j + 1]))

@@ -1,6 +1,6 @@
-"""The process that runs python grader source on behalf of ``rftkit_nb.scoring.sandbox``.
+"""The process that runs python grader source on behalf of ``rftkit_nb.scoring.sandbox`` (this package).
 
-It runs as a script (``python _sandbox_worker.py SETTINGS_JSON PROGRESS_FD``) and imports the standard
+It runs as a script (``python worker.py SETTINGS_JSON PROGRESS_FD``) and imports the standard
 library only, so a grader sees the interpreter's installed packages and nothing of rftkit_nb or the kernel.
 
 Protocol (parent <-> worker), over the worker's original stdin/stdout, which it moves to private file

@@ -15,13 +15,13 @@ Example::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.errors import ConfigError, ErrorCategory, JudgeError
 
-__all__ = ["ENV_HINT", "client_factory", "endpoint_of", "import_openai"]
+__all__ = ["ENV_HINT", "client_factory", "endpoint_of", "import_openai", "translate_openai_error"]
 
 ENV_HINT = (
     "pass client= (an openai client), or base_url= and api_key=, or set OPENAI_API_KEY (and OPENAI_BASE_URL "
@@ -125,3 +125,37 @@ def endpoint_of(client: Any) -> str:
     url = urlsplit(str(client.base_url))  # drop any user:password@ and query
     port = f":{url.port}" if url.port else ""
     return f"{url.scheme}://{url.hostname}{port}{url.path}".rstrip("/")
+
+
+def translate_openai_error(
+    exc: BaseException, *, endpoint: str, timeout: float, retries: int, secrets: Sequence[str] = ()
+) -> JudgeError | None:
+    """The one place openai SDK errors become ``JudgeError`` (None when ``exc`` is not one of them).
+
+    >>> import openai
+    >>> translate_openai_error(openai.OpenAIError("boom"), endpoint="x", timeout=1, retries=0).category
+    'model_grader_server_error'
+    """
+    import openai
+
+    if not isinstance(exc, openai.OpenAIError):
+        return None
+    tries = f"after {retries} {'retry' if retries == 1 else 'retries'}" if retries else "without retries"
+    if isinstance(exc, openai.APITimeoutError):
+        message = f"the judge at {endpoint} did not answer within {timeout:g}s ({tries})"
+    elif isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc
+        message = f"could not reach the judge at {endpoint} ({tries}): {cause}"
+    elif isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, Mapping) else {}
+        said = str(body.get("message") or exc.message)[:300]
+        status = exc.status_code
+        hint = {401: "; check the API key", 403: "; check the key's permissions", 404: "; check the model "
+                "(deployment) name and the base URL"}.get(status, "")  # fmt: skip
+        retried = tries if status in (408, 409, 429) or status >= 500 else "not retried"  # as the SDK does
+        message = f"the judge at {endpoint} answered HTTP {status} ({retried}): {said}{hint}"
+    else:
+        message = f"the judge at {endpoint} failed: {exc}"
+    for secret in secrets:  # servers may echo credentials back (OpenAI echoes part of a wrong key)
+        message = message.replace(secret, "***")
+    return JudgeError(message, category=ErrorCategory.JUDGE_SERVER)

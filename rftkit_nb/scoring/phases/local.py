@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rftkit_nb.core.graders import BaseGrader
+from rftkit_nb.scoring.outcomes import Outcome
 from rftkit_nb.scoring.rows import SampleRow
-from rftkit_nb.scoring.runners import Outcome, run_local
+from rftkit_nb.scoring.runners import run_local
 
 __all__ = ["CHUNK_ROWS", "run_local_phase"]
 

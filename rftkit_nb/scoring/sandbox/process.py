@@ -1,13 +1,13 @@
 """The parent's side of one sandbox worker process: its pipes, buffers, crash log and rows in flight.
 
-``WorkerProcess`` starts ``_sandbox_worker.py`` with ``subprocess.Popen`` and speaks its frame protocol
+``WorkerProcess`` starts ``worker.py`` with ``subprocess.Popen`` and speaks its frame protocol
 over non-blocking pipes; :mod:`rftkit_nb.scoring.sandbox` schedules rows across a pool of them. The
 process's fd 1 and 2 go to a temporary crash log, so a death can be explained with what it last wrote.
 
 Example::
 
     >>> import json, os, sys
-    >>> from rftkit_nb.scoring import _sandbox_worker
+    >>> from rftkit_nb.scoring.sandbox import worker as _sandbox_worker
     >>> settings = json.dumps({"memory_mb": None, "block_network": True, "parent_pid": os.getpid()})
     >>> workers = [WorkerProcess([sys.executable, _sandbox_worker.__file__, settings], dict(os.environ))]
     >>> workers[0].busy
@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict, deque
 from typing import Any
 
-from rftkit_nb.scoring import _sandbox_worker as _worker
+from rftkit_nb.scoring.sandbox import worker as _worker
 
 __all__ = ["WorkerProcess", "encode_json", "stop_workers"]
 

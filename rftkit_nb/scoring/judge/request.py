@@ -2,7 +2,7 @@
 
 A ``JudgeRequest`` is one rendered score_model / label_model call; it maps the grader format's messages
 (``input_text``, ``input_image``, ``input_audio`` parts) onto Chat Completions arguments with a strict
-json_schema response format, and hashes its inputs into a cache key. ``parse_completion`` and
+json_schema response format (its cache key is :func:`~rftkit_nb.scoring.judge.cache.answer_key`). ``parse_completion`` and
 ``parse_content`` read the judge's reply the way the service does and never raise: a reply that is not
 usable is a ``JudgeAnswer`` carrying OpenAI's error category. Sending requests is
 :class:`~rftkit_nb.scoring.judge.Judge`'s job.
@@ -18,7 +18,6 @@ Example::
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -26,21 +25,17 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.errors import ConfigError, ErrorCategory
 
 __all__ = [
-    "PARSE_ERROR",
-    "REFUSAL_ERROR",
-    "SERVER_ERROR",
     "JudgeAnswer",
     "JudgeRequest",
     "parse_completion",
     "parse_content",
 ]
 
-PARSE_ERROR = "model_grader_parse_error"
-REFUSAL_ERROR = "model_grader_refusal_error"
-SERVER_ERROR = "model_grader_server_error"
+PARSE_ERROR = ErrorCategory.JUDGE_PARSE
+REFUSAL_ERROR = ErrorCategory.JUDGE_REFUSAL
 _STEPS_SCHEMA = {
     "type": "array",
     "items": {
@@ -49,12 +44,6 @@ _STEPS_SCHEMA = {
         "required": ["description", "conclusion"],
         "additionalProperties": False,
     },
-}
-_CANONICAL: dict[str, Any] = {
-    "sort_keys": True,
-    "separators": (",", ":"),
-    "ensure_ascii": False,
-    "default": str,
 }
 _PART_TYPES = {"input_text": "text", "output_text": "text", "text": "text"}
 
@@ -122,9 +111,10 @@ class JudgeRequest:
         """
         return copy.deepcopy(self._payload)  # callers may mutate it; ours is shared with the SDK call
 
-    def key(self) -> str:
-        """The cache key: sha256 of model, messages, sampling params, range and response format."""
-        return self._key
+    @property
+    def response_format(self) -> dict:
+        """The strict json_schema response format the answer must follow (shared: do not mutate)."""
+        return _response_format(self.kind, self.labels)
 
     # Computed once per request; cached_property writes to __dict__, so it works on a frozen dataclass.
     @cached_property
@@ -132,25 +122,17 @@ class JudgeRequest:
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": [_chat_message(m, i) for i, m in enumerate(self.messages)],
-            "response_format": _response_format(self.kind, self.labels)[0],
+            "response_format": self.response_format,
         }
         for name, value in (self.sampling_params or {}).items():
             if value is not None:
                 payload["max_completion_tokens" if name == "max_completions_tokens" else name] = value
         return payload
 
-    @cached_property
-    def _key(self) -> str:
-        # Hashes the inputs rather than the built payload: a cached rerun then never builds payloads.
-        sampling = {k: v for k, v in (self.sampling_params or {}).items() if v is not None}
-        scale = list(self.range) if self.kind == "score" else None  # answers are stored clamped
-        head = json.dumps([self.model, self.messages, sampling, scale], **_CANONICAL)
-        return hashlib.sha256(f"{head}\n{_response_format(self.kind, self.labels)[1]}".encode()).hexdigest()
-
 
 @lru_cache(maxsize=256)
-def _response_format(kind: str, labels: tuple[str, ...]) -> tuple[dict, str]:
-    """The strict json_schema response format for a kind (and labels), with its canonical JSON."""
+def _response_format(kind: str, labels: tuple[str, ...]) -> dict:
+    """The strict json_schema response format for a kind (and labels)."""
     result: dict[str, Any] = (
         {"type": "string", "enum": list(labels)} if kind == "label" else {"type": "number"}
     )
@@ -164,7 +146,7 @@ def _response_format(kind: str, labels: tuple[str, ...]) -> tuple[dict, str]:
         "type": "json_schema",
         "json_schema": {"name": f"{kind}_result", "strict": True, "schema": schema},
     }
-    return response_format, json.dumps(response_format, **_CANONICAL)
+    return response_format
 
 
 @dataclass(frozen=True)
@@ -178,6 +160,7 @@ class JudgeAnswer:
     cached: bool = False
     raw: str = ""
     clamped: bool = False
+    shared: bool = False  # answered by an identical request sent at the same time
 
     def _cache_value(self) -> dict:
         return {"result": self.result, "steps": self.steps, "detail": self.detail, "raw": self.raw,
@@ -232,7 +215,9 @@ def parse_completion(body: bytes, request: JudgeRequest) -> JudgeAnswer:
         message = json.loads(body)["choices"][0]["message"]
         refusal, content = message.get("refusal"), message.get("content")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return _failed(SERVER_ERROR, f"the judge's HTTP answer is not a chat completion: {body[:200]!r}")
+        return _failed(
+            ErrorCategory.JUDGE_SERVER, f"the judge's HTTP answer is not a chat completion: {body[:200]!r}"
+        )
     if refusal:
         return _failed(REFUSAL_ERROR, f"the judge model refused: {refusal}")
     if not isinstance(content, str) or not content:

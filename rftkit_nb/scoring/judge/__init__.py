@@ -2,12 +2,13 @@
 
 ``JudgeRequest`` is one rendered grader call; ``Judge.grade_many`` sends many of them through one shared
 ``AsyncOpenAI`` (or ``AsyncAzureOpenAI``) client under a semaphore, sends identical requests once, answers
-repeated ones from a :class:`~rftkit_nb.scoring.cache.JudgeCache`, and turns every failure into a
-``JudgeAnswer`` carrying OpenAI's error category instead of raising. The SDK does the retrying (it honours
-``retry-after``); responses are read as bytes and parsed by :mod:`~rftkit_nb.scoring.judge_request`,
+repeated ones from a :class:`~rftkit_nb.scoring.judge.cache.JudgeCache` (keyed by
+:func:`~rftkit_nb.scoring.judge.cache.answer_key`, the one definition of the key), and turns every
+failure into a ``JudgeAnswer`` carrying OpenAI's error category instead of raising. The SDK does the retrying (it honours
+``retry-after``); responses are read as bytes and parsed by :mod:`~rftkit_nb.scoring.judge.request`,
 which skips the SDK's pydantic models and about a third of its per-request CPU. How the client is built
 (a client you pass, ``base_url`` / ``api_key``, or the environment) is in
-:mod:`~rftkit_nb.scoring.judge_client`.
+:mod:`~rftkit_nb.scoring.judge.client`.
 
 Example::
 
@@ -26,68 +27,33 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rftkit_nb.errors import ConfigError, JudgeError
-from rftkit_nb.scoring.cache import JudgeCache, default_cache_path
-from rftkit_nb.scoring.judge_client import (
+from rftkit_nb.scoring.judge.cache import JudgeCache, answer_key, default_cache_path
+from rftkit_nb.scoring.judge.client import (
     ENV_HINT,
     client_factory,
     endpoint_of,
     import_openai,
+    translate_openai_error,
     withheld_key_note,
 )
-from rftkit_nb.scoring.judge_request import (
-    SERVER_ERROR,
+from rftkit_nb.scoring.judge.request import (
     JudgeAnswer,
     JudgeRequest,
     parse_completion,
     parse_content,
 )
 
-__all__ = ["Judge", "JudgeAnswer", "JudgeRequest", "parse_content", "translate_openai_error"]
+__all__ = ["Judge", "JudgeAnswer", "JudgeCache", "JudgeRequest", "parse_content", "translate_openai_error"]
 
 _WRITE_BATCH = 128  # successes buffered before one cache transaction
 _EMBED_BATCH = 256  # texts per embeddings request
-
-
-def translate_openai_error(
-    exc: BaseException, *, endpoint: str, timeout: float, retries: int, secrets: Sequence[str] = ()
-) -> JudgeError | None:
-    """The one place openai SDK errors become ``JudgeError`` (None when ``exc`` is not one of them).
-
-    >>> import openai
-    >>> translate_openai_error(openai.OpenAIError("boom"), endpoint="x", timeout=1, retries=0).category
-    'model_grader_server_error'
-    """
-    import openai
-
-    if not isinstance(exc, openai.OpenAIError):
-        return None
-    tries = f"after {retries} {'retry' if retries == 1 else 'retries'}" if retries else "without retries"
-    if isinstance(exc, openai.APITimeoutError):
-        message = f"the judge at {endpoint} did not answer within {timeout:g}s ({tries})"
-    elif isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__ or exc
-        message = f"could not reach the judge at {endpoint} ({tries}): {cause}"
-    elif isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, Mapping) else {}
-        said = str(body.get("message") or exc.message)[:300]
-        status = exc.status_code
-        hint = {401: "; check the API key", 403: "; check the key's permissions", 404: "; check the model "
-                "(deployment) name and the base URL"}.get(status, "")  # fmt: skip
-        retried = tries if status in (408, 409, 429) or status >= 500 else "not retried"  # as the SDK does
-        message = f"the judge at {endpoint} answered HTTP {status} ({retried}): {said}{hint}"
-    else:
-        message = f"the judge at {endpoint} failed: {exc}"
-    for secret in secrets:  # servers may echo credentials back (OpenAI echoes part of a wrong key)
-        message = message.replace(secret, "***")
-    return JudgeError(message, category=SERVER_ERROR)
 
 
 def _resolve_cache(
@@ -223,10 +189,6 @@ class Judge:
             self._cache = self._open_cache()
         return self._cache
 
-    def _cache_key(self, request: JudgeRequest) -> str:
-        # The endpoint is part of the key: the same model name on another server is another judge.
-        return hashlib.sha256(f"{self._endpoint}\n{request.key()}".encode()).hexdigest()
-
     def _translate(self, exc: BaseException) -> JudgeError | None:
         return translate_openai_error(
             exc,
@@ -254,7 +216,7 @@ class Judge:
         """
         cache = self._ensure_cache()
         work = [self._with_override(request) for request in requests]
-        keys = [self._cache_key(request) for request in work]
+        keys = [answer_key(self._endpoint, request) for request in work]
         hits = cache.get_many(keys) if cache is not None else {}
         answers: list[JudgeAnswer | None] = [None] * len(work)
         pending: dict[str, list[int]] = {}
@@ -273,15 +235,16 @@ class Judge:
 
         async def run(key: str, indexes: list[int]) -> None:
             answer = await self._once(state, work[indexes[0]], key)
-            if answer.error is None and cache is not None:
+            if answer.error is None and cache is not None and not answer.shared:
                 writes.append((key, answer._cache_value()))
                 if len(writes) >= _WRITE_BATCH:
                     cache.put_many(writes)
                     writes.clear()
-            for index in indexes:
-                answers[index] = answer
+            for n, index in enumerate(indexes):
+                # Repeats of a request in one batch are answered by its one call: shared, not sent.
+                answers[index] = answer if n == 0 else dataclasses.replace(answer, shared=True)
                 if on_done is not None:
-                    on_done(index, answer)
+                    on_done(index, answers[index])
 
         try:
             await _gather_or_cancel([asyncio.ensure_future(run(k, ix)) for k, ix in pending.items()])
@@ -299,7 +262,7 @@ class Judge:
         """Send ``request`` unless an identical one is already on its way; then share that answer."""
         running = state.inflight.get(key)
         if running is not None:
-            return await asyncio.shield(running)
+            return dataclasses.replace(await asyncio.shield(running), shared=True)
         future: asyncio.Future[JudgeAnswer] = asyncio.get_running_loop().create_future()
         state.inflight[key] = future
         try:
