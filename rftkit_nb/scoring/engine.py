@@ -25,11 +25,12 @@ import contextlib
 import queue
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
 from rftkit_nb.errors import ConfigError, FormulaEvaluationError
+from rftkit_nb.scoring.options import DEFAULT, GraderSource, JudgeSpec, RowsSource, ScoreOptions, _Default
 from rftkit_nb.scoring.outcomes import ERROR, SKIPPED, Outcome, reward_input
 from rftkit_nb.scoring.phases.judges import JudgePhase, applicability
 from rftkit_nb.scoring.phases.local import run_local_phase
@@ -37,51 +38,62 @@ from rftkit_nb.scoring.report import ScoreReport
 from rftkit_nb.scoring.rows import SampleRow, load_rows
 from rftkit_nb.scoring.runners import is_judge
 
+if TYPE_CHECKING:
+    from rftkit_nb.scoring.judge.cache import CacheSpec
+    from rftkit_nb.scoring.sandbox import Sandbox
+
 __all__ = ["ascore", "score"]
 
 
 def score(
-    grader: Any,
-    rows: Any,
+    grader: GraderSource,
+    rows: RowsSource,
     *,
     output: str = "output_text",
-    judge: Any = None,
-    concurrency: int = 32,
-    cache: Any = True,
+    judge: JudgeSpec = None,
+    concurrency: int | _Default = DEFAULT,
+    cache: CacheSpec | _Default = DEFAULT,
     progress: bool = True,
     limit: int | None = None,
     timeout: float = 30.0,
-    sandbox: Any = None,
+    sandbox: Sandbox | None = None,
     cluster_field: str | None = None,
 ) -> ScoreReport:
     """Score ``rows`` with ``grader`` locally and return a :class:`ScoreReport`.
 
     ``grader``: any grader, a config dict, or anything with a ``.grader()`` method (a Workbench, whose
     cluster field is then used). ``rows``: a DataFrame, a list of dicts or a JSONL path; ``output`` names
-    the model-output column. ``judge``: a :class:`~rftkit_nb.scoring.judge.Judge`, an openai
-    (Azure)OpenAI client, ``None`` to use the environment (``OPENAI_API_KEY`` / ``AZURE_OPENAI_*``), or
-    ``False`` for none (judges are then ``skipped``); ``concurrency`` and ``cache`` configure the judge
-    ``score()`` builds (a ``Judge`` you pass keeps its own). ``timeout`` is the per-row limit for python graders;
-    ``cluster_field`` the item field the report groups by (default ``cluster``).
+    the model-output column; ``limit`` scores only the first rows. ``judge``: a
+    :class:`~rftkit_nb.scoring.judge.Judge`, an openai (Azure)OpenAI client, ``None`` to use the
+    environment (``OPENAI_API_KEY`` / ``AZURE_OPENAI_*``), or ``False`` for none (judges are then
+    ``skipped``). ``concurrency`` (default 32) and ``cache`` (default: the cache file, see
+    :class:`~rftkit_nb.scoring.judge.Judge`) configure the judge ``score()`` builds; with a ``Judge`` you
+    pass, set them on it (passing them here too is an error, not silently ignored). ``timeout`` is the
+    per-row limit for python graders and ``sandbox`` a :class:`~rftkit_nb.scoring.sandbox.Sandbox` to
+    reuse; ``cluster_field`` the item field the report groups by (default ``cluster``).
     """
-    kwargs = dict(output=output, judge=judge, concurrency=concurrency, cache=cache, progress=progress,
-                  limit=limit, timeout=timeout, sandbox=sandbox, cluster_field=cluster_field)  # fmt: skip
-    return _run_in_thread(lambda cancel: ascore(grader, rows, cancel=cancel, **kwargs))
+    options = ScoreOptions(output=output, judge=judge, concurrency=concurrency, cache=cache, progress=progress,
+                           limit=limit, timeout=timeout, sandbox=sandbox, cluster_field=cluster_field)  # fmt: skip
+    return _run_in_thread(lambda cancel: _ascore(grader, rows, options, cancel))
 
 
 async def ascore(
-    grader: Any, rows: Any, *, cancel: threading.Event | None = None, **options: Any
+    grader: GraderSource, rows: RowsSource, *, cancel: threading.Event | None = None, **options: Any
 ) -> ScoreReport:
-    """The async twin of :func:`score` (same arguments), for callers that own an event loop.
+    """The async twin of :func:`score` (the same keyword options), for callers that own an event loop.
 
     The local graders run on a worker thread, so the caller's loop stays responsive.
     """
-    options.setdefault("cluster_field", None)
-    if options["cluster_field"] is None:
-        options["cluster_field"] = getattr(grader, "cluster_field", None) or "cluster"
-    grader = _as_grader(grader)
-    sample_rows = load_rows(rows, output=options.get("output", "output_text"), limit=options.get("limit"))
-    run = _Run(grader, sample_rows, cancel or threading.Event(), options)
+    return await _ascore(grader, rows, ScoreOptions(**options), cancel)
+
+
+async def _ascore(
+    grader: GraderSource, rows: RowsSource, options: ScoreOptions, cancel: threading.Event | None
+) -> ScoreReport:
+    cluster_field = options.cluster_field or getattr(grader, "cluster_field", None) or "cluster"
+    resolved = _as_grader(grader)
+    sample_rows = load_rows(rows, output=options.output, limit=options.limit)
+    run = _Run(resolved, sample_rows, cancel or threading.Event(), options, cluster_field)
     try:
         await run.execute()
     except asyncio.CancelledError:
@@ -91,7 +103,7 @@ async def ascore(
     return run.report()
 
 
-def _as_grader(grader: Any) -> BaseGrader:
+def _as_grader(grader: GraderSource) -> BaseGrader:
     if isinstance(grader, BaseGrader):
         return grader
     if isinstance(grader, Mapping):
@@ -107,9 +119,15 @@ class _Run:
     """One scoring run's state: the leaves, their outcomes per row, and how far it got."""
 
     def __init__(
-        self, grader: BaseGrader, rows: list[SampleRow], cancel: threading.Event, options: dict
+        self,
+        grader: BaseGrader,
+        rows: list[SampleRow],
+        cancel: threading.Event,
+        options: ScoreOptions,
+        cluster_field: str,
     ) -> None:
         self.grader, self.rows, self.cancel, self.options = grader, rows, cancel, options
+        self.cluster_field = cluster_field
         self.leaves: dict[str, BaseGrader] = (
             dict(grader.graders) if isinstance(grader, MultiGrader) else {grader.name: grader}
         )
@@ -121,15 +139,13 @@ class _Run:
         local = {k: g for k, g in self.leaves.items() if not is_judge(g)}
         keys = [k for k in self.leaves if k not in local]
         # The judge is set up first: a bad configuration fails before minutes of local work, not after.
-        judge = _make_judge(self.options) if keys else None
+        judge = self.options.make_judge() if keys else None
         try:
             if local:
-                self.bar = _progress(
-                    self.options.get("progress", True), len(local) * len(self.rows), "local graders"
-                )
+                self.bar = _progress(self.options.progress, len(local) * len(self.rows), "local graders")
                 await asyncio.to_thread(
                     run_local_phase, local, self.rows, self.outcomes, cancel=self.cancel,
-                    sandbox=self.options.get("sandbox"), timeout=self.options.get("timeout", 30.0),
+                    sandbox=self.options.sandbox, timeout=self.options.timeout,
                     advance=None if self.bar is None else self.bar.update,
                 )  # fmt: skip
                 self.close()
@@ -148,7 +164,7 @@ class _Run:
             self.judges.skip(applicable)
             return
         planned = sum(sum(flags) for flags in applicable.values())
-        self.bar = _progress(self.options.get("progress", True), planned, "judge")
+        self.bar = _progress(self.options.progress, planned, "judge")
         await self.judges.run(judge, applicable, self.bar)
 
     def close(self) -> None:
@@ -169,7 +185,7 @@ class _Run:
         return ScoreReport(
             grader=self.grader, rows=self.rows, leaves=self.leaves, outcomes=self.outcomes,
             rewards=rewards, reward_notes=row_notes, interrupted=interrupted,
-            judge_calls=self.judges.calls, cluster_field=self.options["cluster_field"],
+            judge_calls=self.judges.calls, cluster_field=self.cluster_field,
             notes=run_notes(self.leaves, self.outcomes, self.judges.notes),
         )  # fmt: skip
 
@@ -216,20 +232,6 @@ def run_notes(
         if any(o.info.get("note") for o in done):
             notes.append(f"{key}: {next(o.info['note'] for o in done if o.info.get('note'))}")
     return notes + list(judge_notes)
-
-
-def _make_judge(options: Mapping[str, Any]) -> Any:
-    judge = options.get("judge")
-    if judge is False:
-        return None
-    from rftkit_nb.scoring.judge import Judge
-
-    if isinstance(judge, Judge):
-        return judge
-    kw = dict(concurrency=options.get("concurrency", 32), cache=options.get("cache", True))
-    if judge is None:
-        return Judge.from_env(**kw)
-    return Judge(judge, **kw)  # an openai client
 
 
 def _progress(enabled: bool, total: int, what: str) -> Any:

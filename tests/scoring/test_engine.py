@@ -652,3 +652,17 @@ def test_row_explanation_when_rubric_judged_then_text_shows_the_last_message_onl
     assert "careful, strict grader" not in text  # the rubric's instructions are in the HTML view
     clarity = text.split("clarity (score_model): not_applicable", 1)[1].split("\n  applies_", 1)[0]
     assert "input[" not in clarity  # nothing rendered for a masked judge
+
+
+@pytest.mark.parametrize(
+    "option", [pytest.param({"cache": False}, id="cache"), pytest.param({"concurrency": 4}, id="concurrency")]
+)
+def test_score_when_judge_given_with_its_own_options_then_refused_not_ignored(judge, option):
+    with pytest.raises(ConfigError, match=f"keeps its own {next(iter(option))}"):
+        score(rubric("tone"), [{"output_text": "x"}], judge=judge, progress=False, **option)
+
+
+def test_score_when_timeout_not_positive_then_one_line_config_error():
+    g = StringCheckGrader(name="s", input="{{ sample.output_text }}", reference="a", operation="eq")
+    with pytest.raises(ConfigError, match=r"score\(timeout=...\) is 0"):
+        score(g, [{"output_text": "a"}], timeout=0, progress=False)

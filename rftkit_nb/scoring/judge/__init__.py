@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rftkit_nb.errors import ConfigError, JudgeError
-from rftkit_nb.scoring.judge.cache import JudgeCache, answer_key, default_cache_path
+from rftkit_nb.scoring.judge.cache import CacheSpec, JudgeCache, answer_key, default_cache_path
 from rftkit_nb.scoring.judge.client import (
     ENV_HINT,
     client_factory,
@@ -56,9 +56,7 @@ _WRITE_BATCH = 128  # successes buffered before one cache transaction
 _EMBED_BATCH = 256  # texts per embeddings request
 
 
-def _resolve_cache(
-    cache: JudgeCache | str | os.PathLike[str] | bool | None,
-) -> Callable[[], JudgeCache | None]:
+def _resolve_cache(cache: CacheSpec) -> Callable[[], JudgeCache | None]:
     if isinstance(cache, JudgeCache) or cache is False:
         # Not `cache or None`: an empty JudgeCache is falsy.
         given = cache if isinstance(cache, JudgeCache) else None
@@ -120,7 +118,7 @@ class Judge:
         concurrency: int = 32,
         timeout: float = 60.0,
         max_retries: int = 4,
-        cache: JudgeCache | str | os.PathLike[str] | bool | None = True,
+        cache: CacheSpec = True,
     ) -> None:
         if concurrency < 1 or timeout <= 0 or max_retries < 0:
             raise ConfigError(f"Judge needs concurrency >= 1, timeout > 0 and max_retries >= 0; got "

@@ -27,12 +27,16 @@ import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from rftkit_nb.scoring.judge.request import JudgeRequest
 
-__all__ = ["JudgeCache", "answer_key", "default_cache_path"]
+#: What ``cache=`` accepts: True = the default file, a path = that file, None = in memory, False = off,
+#: or a JudgeCache you own.
+CacheSpec = Union["JudgeCache", str, "os.PathLike[str]", bool, None]
+
+__all__ = ["CacheSpec", "JudgeCache", "answer_key", "default_cache_path"]
 
 _CHUNK = 500  # bound variables per SELECT ... IN, below SQLite's oldest limit (999)
 _BUSY_TIMEOUT_S = 30.0
