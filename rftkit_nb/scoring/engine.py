@@ -143,11 +143,11 @@ class _Run:
         try:
             if local:
                 self.bar = _progress(self.options.progress, len(local) * len(self.rows), "local graders")
-                await asyncio.to_thread(
+                await self._finish(asyncio.to_thread(
                     run_local_phase, local, self.rows, self.outcomes, cancel=self.cancel,
                     sandbox=self.options.sandbox, timeout=self.options.timeout,
                     advance=None if self.bar is None else self.bar.update,
-                )  # fmt: skip
+                ))  # fmt: skip
                 self.close()
             if keys and not self.cancel.is_set():
                 await self._run_judges(keys, judge)
@@ -156,6 +156,22 @@ class _Run:
                 # Always: its connections belong to this run's event loop, which ends with the run.
                 # A judge passed in reconnects by itself when it is used again.
                 await judge.aclose()
+
+    async def _finish(self, work: Any) -> None:
+        """Await the local phase's thread; when the run is cancelled, stop it and still wait for it.
+
+        The report is built only after the thread has ended, so it never changes once returned, and no
+        grading goes on behind the user's back.
+        """
+        future = asyncio.ensure_future(work)
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            self.cancel.set()  # the sandbox kills its busy workers within CANCEL_CHECK seconds
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(future)
+            raise
 
     async def _run_judges(self, keys: list[str], judge: Any) -> None:
         applicable = applicability(self.grader, keys, self.outcomes, len(self.rows))

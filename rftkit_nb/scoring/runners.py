@@ -6,6 +6,7 @@ error category, so one bad row never stops a run.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,14 +39,19 @@ def is_judge(grader: BaseGrader) -> bool:
     )
 
 
-def run_local(grader: BaseGrader, rows: Sequence[SampleRow], sandbox: Any) -> list[Outcome]:
-    """Run a grader that needs no judge: string_check, text_similarity (not cosine), python."""
+def run_local(
+    grader: BaseGrader, rows: Sequence[SampleRow], sandbox: Any, cancel: threading.Event | None = None
+) -> list[Outcome | None]:
+    """Run a grader that needs no judge: string_check, text_similarity (not cosine), python.
+
+    A python grader stops as soon as ``cancel`` is set; its unfinished rows are None.
+    """
     if isinstance(grader, StringCheckGrader):
         return _per_row(rows, grader, lambda r: _string_check(grader, r))
     if isinstance(grader, TextSimilarityGrader):
         return _per_row(rows, grader, lambda r: _similarity(grader, r))
     if isinstance(grader, PythonGrader):
-        return _python(grader, rows, sandbox)
+        return _python(grader, rows, sandbox, cancel)
     note = f"grader type {grader.type!r} cannot be run locally"
     return [Outcome(None, SKIPPED, None, note) for _ in rows]
 
@@ -78,10 +84,15 @@ def _similarity(grader: TextSimilarityGrader, row: SampleRow) -> Outcome:
     return Outcome(result.value, info=info)
 
 
-def _python(grader: PythonGrader, rows: Sequence[SampleRow], sandbox: Any) -> list[Outcome]:
-    results = sandbox.grade_many(grader.source, [(r.sample, r.item) for r in rows])
-    out = []
+def _python(
+    grader: PythonGrader, rows: Sequence[SampleRow], sandbox: Any, cancel: threading.Event | None
+) -> list[Outcome | None]:
+    results = sandbox.grade_many(grader.source, [(r.sample, r.item) for r in rows], cancel=cancel)
+    out: list[Outcome | None] = []
     for res in results:
+        if res is None:  # cancelled before this row finished
+            out.append(None)
+            continue
         info = {"stdout": res.stdout} if res.stdout else {}
         if res.error:
             out.append(Outcome(None, ERROR, res.error, res.detail, info))

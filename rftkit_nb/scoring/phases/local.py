@@ -74,6 +74,7 @@ def _run_chunks(
             if cancel.is_set():
                 return
             chunk = rows[start : start + CHUNK_ROWS]
-            outcomes[key][start : start + len(chunk)] = run_local(grader, chunk, sandbox)
+            done = run_local(grader, chunk, sandbox, cancel)
+            outcomes[key][start : start + len(chunk)] = done
             if advance is not None:
-                advance(len(chunk))
+                advance(sum(o is not None for o in done))

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -33,6 +33,10 @@ __all__ = ["RUNTIME_ERROR", "SERVER_ERROR", "PythonResult", "Sandbox"]
 RUNTIME_ERROR = ErrorCategory.PYTHON_RUNTIME  # the grader failed (raised, hung, crashed, bad value)
 SERVER_ERROR = ErrorCategory.PYTHON_SERVER  # this machinery failed (a worker would not start or talk)
 STARTUP_TIMEOUT = 60.0  # seconds a fresh worker may take to report ready; charged to no row
+CANCEL_CHECK = 0.05  # seconds between looks at a cancel flag, so an interrupt stops work at once
+SOURCES_KEPT = 4  # grader sources whose workers stay warm; each source has workers of its own
+FILE_LIMIT_MB = 1024  # the service's disk allowance: the most any file a grader writes may hold
+FD_OUTPUT_LABEL = "[written straight to fd 1/2]"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 # Whole parts of a variable name (split on _ and -) that mark a secret: API_KEY and GITHUB_TOKEN do,
 # PIP_KEYRING_PROVIDER and GIT_AUTHOR_NAME do not.
@@ -59,27 +63,38 @@ class PythonResult:
 class _Call:
     """One ``grade_many`` call: hands batches to the pool's workers and collects one result per row."""
 
-    def __init__(self, box: Sandbox, source: str, rows: list[str]) -> None:
-        self.box, self.workers = box, box._workers
+    def __init__(
+        self, box: Sandbox, source: str, rows: list[str], cancel: threading.Event | None = None
+    ) -> None:
+        self.box, self.cancel = box, cancel
         self.source, self.key, self.rows = source, sha256(source.encode()).hexdigest(), rows
+        self.workers = box._workers_for(self.key)
         self.queue: deque[int] = deque(range(len(rows)))
         self.results: list[PythonResult | None] = [None] * len(rows)
         self.selector = selectors.DefaultSelector()
 
-    def run(self) -> list[PythonResult]:
+    def run(self) -> list[PythonResult | None]:
         try:
             for worker in self.workers:
                 self.selector.register(worker.rfd, selectors.EVENT_READ, worker)
             while self.queue or any(w.busy for w in self.workers):
+                if self.cancel is not None and self.cancel.is_set():
+                    self.stop()
+                    break
                 self.dispatch()
                 self.wait_and_handle()
         except BaseException:  # interrupted: a worker holding half a batch cannot be trusted any more
-            for worker in [w for w in self.workers if w.busy]:
-                self.retire(worker)
+            self.stop()
             raise
         finally:
             self.selector.close()
-        return self.results  # type: ignore[return-value]  # every row has been answered
+        return self.results  # every row is answered, unless the call was cancelled
+
+    def stop(self) -> None:
+        """Kill the workers holding rows (with anything they started); unanswered rows stay None."""
+        for worker in [w for w in self.workers if w.busy]:
+            self.retire(worker)
+        self.queue.clear()
 
     def dispatch(self) -> None:
         box = self.box
@@ -119,7 +134,10 @@ class _Call:
         if not busy:
             return
         deadline = min(w.since + (self.box.timeout if w.ready else STARTUP_TIMEOUT) for w in busy)
-        for key, events in self.selector.select(max(0.0, deadline - time.monotonic())):
+        wait = max(0.0, deadline - time.monotonic())
+        if self.cancel is not None:
+            wait = min(wait, CANCEL_CHECK)
+        for key, events in self.selector.select(wait):
             worker: WorkerProcess = key.data
             if worker not in self.workers:
                 continue  # retired earlier in this round
@@ -157,7 +175,10 @@ class _Call:
         for frame in frames:
             if isinstance(frame, list) and not worker.loading and len(frame) <= len(worker.pending):
                 worker.done += len(frame)
+                raw = worker.take_output()
+                direct = f"{FD_OUTPUT_LABEL} (during a batch of {len(frame)} rows):\n{raw}" if raw else ""
                 for score, detail, output in frame:
+                    output = f"{output}\n{direct}".strip("\n") if direct else output
                     self.results[worker.pending.popleft()] = (
                         PythonResult(score, None, "", output)
                         if detail is None
@@ -240,28 +261,45 @@ class Sandbox:
         self.timeout, self.memory_mb, self.block_network = timeout, memory_mb, block_network
         self.batch_size, self.python = batch_size, python or sys.executable
         _check_settings(self)
-        settings = {"memory_mb": memory_mb, "block_network": block_network, "parent_pid": os.getpid()}
+        settings = {"memory_mb": memory_mb, "block_network": block_network, "parent_pid": os.getpid(),
+                    "file_limit_mb": FILE_LIMIT_MB}  # fmt: skip
         self._command = [self.python, _worker.__file__, json.dumps(settings)]
         self._env = _worker_environment(os.environ)
         self._secrets = _secret_values(os.environ)
-        self._workers: list[WorkerProcess] = []
+        # Workers per grader source: one grader patching re or builtins never changes another's scores.
+        self._pools: OrderedDict[str, list[WorkerProcess]] = OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
         # a Sandbox nobody closed still reaps its processes when collected or at interpreter exit
-        self._finalizer = weakref.finalize(self, stop_workers, self._workers)
+        self._finalizer = weakref.finalize(self, _stop_pools, self._pools)
 
     @property
     def worker_pids(self) -> tuple[int, ...]:
         """Process ids of the live workers (for diagnostics)."""
-        return tuple(w.popen.pid for w in self._workers)
+        return tuple(w.popen.pid for pool in self._pools.values() for w in pool)
 
-    def grade_many(self, source: str, pairs: Sequence[tuple[Mapping, Mapping]]) -> list[PythonResult]:
+    def _workers_for(self, key: str) -> list[WorkerProcess]:
+        """The workers of one source (created empty), keeping the most recently used sources warm."""
+        pool = self._pools.setdefault(key, [])
+        self._pools.move_to_end(key)
+        while len(self._pools) > SOURCES_KEPT:
+            stop_workers(self._pools.popitem(last=False)[1])
+        return pool
+
+    def grade_many(
+        self,
+        source: str,
+        pairs: Sequence[tuple[Mapping, Mapping]],
+        *,
+        cancel: threading.Event | None = None,
+    ) -> list[PythonResult | None]:
         """Grade each ``(sample, item)`` pair with ``source``'s ``grade``; one result per pair, in order.
 
         A score is a finite float: an ``int`` (or a numpy number) return counts as that float, while a
         ``bool``, NaN, inf, ``str`` or ``None`` is a row error. Source that does not compile, or has no
         ``grade(sample, item)``, gives every row the same runtime error. Raises ``ConfigError`` when
-        ``source`` is not a str or a pair is not two JSON-serialisable values.
+        ``source`` is not a str or a pair is not two JSON-serialisable values. When ``cancel`` is set
+        during the call, the busy workers are killed at once and rows not finished by then are None.
 
         Example::
 
@@ -275,8 +313,10 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise ConfigError("this Sandbox is closed; create a new Sandbox(...) to grade again")
-            results = _Call(self, source, rows).run() if rows else []
-        return [_masked(r, self._secrets) for r in results] if self._secrets else results
+            results = _Call(self, source, rows, cancel).run() if rows else []
+        if not self._secrets:
+            return results
+        return [None if r is None else _masked(r, self._secrets) for r in results]
 
     def close(self) -> None:
         """Stop and reap every worker process. Calling it again does nothing."""
@@ -289,6 +329,12 @@ class Sandbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _stop_pools(pools: OrderedDict[str, list[WorkerProcess]]) -> None:
+    for pool in pools.values():
+        stop_workers(pool)
+    pools.clear()
 
 
 def _default_workers() -> int:

@@ -175,6 +175,42 @@ def _exit_when_orphaned(parent_pid: int) -> None:
             os._exit(3)
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when the kernel dies, even inside a long C call.
+
+    The watchdog thread above cannot run while a C extension holds the GIL; the kernel's death signal
+    needs no cooperation. The parent starts workers from a thread that lives as long as it does, since
+    Linux sends the signal when the *thread* that started us ends.
+    """
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the kernel died before the request took effect
+        os._exit(3)
+
+
+def bound_written_files(megabytes: int | None) -> None:
+    """Cap every file this process (and anything it starts) writes, its fd 1/2 log included.
+
+    SIGXFSZ is ignored so a write past the cap fails with EFBIG instead of killing the grader; the
+    parent empties the log after each batch, so the cap bounds what one batch can write.
+    """
+    if megabytes is None:
+        return
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        _soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+
+
 class _ContractError(Exception):
     """The source loaded but breaks the grader contract; the message is the whole detail."""
 
@@ -368,11 +404,13 @@ def main(argv: list[str]) -> int:
     faulthandler.enable(all_threads=False)
     reader, writer_fd = _claim_protocol_fds()
     if settings.get("parent_pid"):
+        die_with_parent(settings["parent_pid"])
         threading.stack_size(256 * 1024)  # the watchdog needs little; keep the address-space budget for users
         threading.Thread(target=_exit_when_orphaned, args=(settings["parent_pid"],), daemon=True).start()
         threading.stack_size(0)
     with mmap.mmap(int(argv[2]), PROGRESS.size) as progress:
         set_memory_limit(settings.get("memory_mb"))
+        bound_written_files(settings.get("file_limit_mb"))
         if settings.get("block_network", True):
             block_network()
         Worker(reader, writer_fd, progress, settings.get("output_limit", 10_000)).serve()
