@@ -666,3 +666,22 @@ def test_score_when_timeout_not_positive_then_one_line_config_error():
     g = StringCheckGrader(name="s", input="{{ sample.output_text }}", reference="a", operation="eq")
     with pytest.raises(ConfigError, match=r"score\(timeout=...\) is 0"):
         score(g, [{"output_text": "a"}], timeout=0, progress=False)
+
+
+@pytest.mark.parametrize("wrap", [pytest.param(False, id="client"), pytest.param(True, id="Judge(client)")])
+def test_score_when_async_client_given_then_it_works_for_every_run(server, tmp_path, wrap):
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test-async")
+    judge = Judge(client, cache=False) if wrap else client
+    g = ScoreModelGrader(name="q", model="m", input="SCORE: 0.4")
+    rewards = []
+    for n in range(3):  # each run has its own event loop; the client's connections belong to the first
+        kwargs = {} if wrap else {"cache": tmp_path / f"c{n}.sqlite3"}
+        report = score(g, [{"output_text": f"x{n}"}], judge=judge, progress=False, **kwargs)
+        assert not report.frame["flagged"].iloc[0], report.frame["q.error"].iloc[0]
+        rewards.append(report.frame["reward"].iloc[0])
+    assert rewards == [pytest.approx(0.4)] * 3
+    assert server.count("chat") == 3
+    assert not client.is_closed()  # the caller's client is the caller's to close
+    asyncio.run(client.close())

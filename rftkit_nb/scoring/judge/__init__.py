@@ -130,7 +130,6 @@ class Judge:
         self.max_retries = max_retries
         self._factory = client_factory(client, base_url, api_key)
         self._client_note = withheld_key_note(client, base_url, api_key)
-        self._given_client = client if self._factory is None else None
         first = self._new_client()
         self._endpoint = endpoint_of(first)
         credentials = (getattr(first, "api_key", None), getattr(first, "_azure_ad_token", None))
@@ -164,8 +163,6 @@ class Judge:
         return ([self._client_note] if self._client_note else []) + cache_notes
 
     def _new_client(self) -> Any:
-        if self._factory is None:
-            return self._given_client
         openai = import_openai()
         try:
             return self._factory()
@@ -331,7 +328,7 @@ class Judge:
         """Close the connections and the cache this judge opened (not a client or cache you passed in)."""
         state, self._state = self._state, None
         running = asyncio.get_running_loop()
-        if state is not None and self._factory is not None and state.loop in (None, running):
+        if state is not None and state.loop in (None, running):
             await state.client.close()
         if self._cache is not None and self._owns_cache:
             self._cache.close()

@@ -44,7 +44,11 @@ def import_openai() -> Any:
 
 
 def _async_twin(client: Any) -> Any:
-    """An async client with a sync client's endpoint, credentials, headers and query."""
+    """A new async client with a client's endpoint, credentials, headers and query.
+
+    Async clients are copied too: connections belong to the event loop that opened them and fail with
+    "Event loop is closed" on any other. A custom ``http_client`` is not carried over.
+    """
     openai = import_openai()
     query = dict(getattr(client, "_custom_query", {}) or {})
     common = {
@@ -53,7 +57,7 @@ def _async_twin(client: Any) -> Any:
         "project": client.project,
         "default_headers": dict(getattr(client, "_custom_headers", {}) or {}) or None,
     }
-    if isinstance(client, openai.AzureOpenAI):
+    if isinstance(client, openai.AzureOpenAI | openai.AsyncAzureOpenAI):
         token = getattr(client, "_azure_ad_token", None)
         provider = getattr(client, "_azure_ad_token_provider", None)
         key = None if token or provider else client.api_key
@@ -63,16 +67,17 @@ def _async_twin(client: Any) -> Any:
     return openai.AsyncOpenAI(api_key=client.api_key, default_query=query or None, **common)
 
 
-def client_factory(client: Any, base_url: str | None, api_key: str | None) -> Callable[[], Any] | None:
-    """How to build our own async client (None: use the caller's async client as it is).
+def client_factory(client: Any, base_url: str | None, api_key: str | None) -> Callable[[], Any]:
+    """How to build the judge's own async client, one per event loop.
+
+    A client you pass is copied, never used itself: its connections would be bound to whichever loop
+    used them first (score() runs each call on a loop of its own), leaving your client broken.
 
     >>> type(client_factory(None, "http://127.0.0.1:9/v1", "sk-demo")()).__name__
     'AsyncOpenAI'
     """
     openai = import_openai()
-    if isinstance(client, openai.AsyncOpenAI):
-        return None
-    if isinstance(client, openai.OpenAI):
+    if isinstance(client, openai.AsyncOpenAI | openai.OpenAI):
         return lambda: _async_twin(client)
     if client is not None:
         raise ConfigError(f"Judge(client=...) got a {type(client).__name__}; pass an openai.OpenAI, "
