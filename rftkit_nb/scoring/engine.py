@@ -202,7 +202,7 @@ class _Run:
             grader=self.grader, rows=self.rows, leaves=self.leaves, outcomes=self.outcomes,
             rewards=rewards, reward_notes=row_notes, interrupted=interrupted,
             judge_calls=self.judges.calls, cluster_field=self.cluster_field,
-            notes=run_notes(self.leaves, self.outcomes, self.judges.notes),
+            notes=_row_notes(self.rows) + run_notes(self.leaves, self.outcomes, self.judges.notes),
         )  # fmt: skip
 
 
@@ -221,6 +221,16 @@ def _reward(formula: Any, outs: Mapping[str, Outcome | None]) -> tuple[float | N
         return formula.evaluate(scores), note
     except FormulaEvaluationError as e:
         return None, f"formula failed: {e}"
+
+
+def _row_notes(rows: Sequence[SampleRow]) -> list[str]:
+    """What the rows themselves needed before grading."""
+    repaired = [str(r.index) for r in rows if r.repaired]
+    if not repaired:
+        return []
+    shown = ", ".join(repaired[:5]) + (", ..." if len(repaired) > 5 else "")
+    return [f"{len(repaired)} row(s) ({shown}) held text with lone UTF-16 surrogates (e.g. an output cut "
+            "mid-emoji), which UTF-8 cannot carry; they were replaced with U+FFFD before grading"]  # fmt: skip
 
 
 def run_notes(

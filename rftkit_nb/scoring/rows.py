@@ -36,6 +36,7 @@ class SampleRow:
     index: Any
     item: dict[str, Any]
     sample: dict[str, Any]
+    repaired: bool = False  # text held lone UTF-16 surrogates, replaced with U+FFFD (see _text)
 
 
 def load_rows(rows: Any, *, output: str = "output_text", limit: int | None = None) -> list[SampleRow]:
@@ -47,7 +48,9 @@ def load_rows(rows: Any, *, output: str = "output_text", limit: int | None = Non
     for i, (idx, record) in enumerate(zip(index, records, strict=True)):
         if not isinstance(record, Mapping):
             raise ConfigError(f"row {i} is a {type(record).__name__}; every row must be a dict of fields")
-        out.append(_split(idx, {k: _clean(v) for k, v in record.items()}, output, i))
+        repairs: list[str] = []
+        cleaned = {k: _clean(v, repairs) for k, v in record.items()}
+        out.append(_split(idx, cleaned, output, i, repaired=bool(repairs)))
     return out
 
 
@@ -67,42 +70,69 @@ def _records(rows: Any) -> tuple[list[Any], list[Any]]:
 def _read_jsonl(path: Path) -> tuple[list[Any], list[Any]]:
     if not path.exists():
         raise ConfigError(f"rows file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"rows file {str(path)!r} is a directory, not a JSONL file; name the file itself")
     records = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"{path.name} line {n} is not JSON: {e.msg}") from None
+    try:
+        with path.open("rb") as f:
+            for n, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    records.append(json.loads(raw.decode("utf-8")))
+                except UnicodeDecodeError as e:
+                    raise ConfigError(f"{path.name} line {n} is not UTF-8 text (byte {e.start}); save the "
+                                      "file as UTF-8") from None  # fmt: skip
+                except json.JSONDecodeError as e:
+                    raise ConfigError(f"{path.name} line {n} is not JSON: {e.msg}") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read rows file {str(path)!r}: {e.strerror or e}") from None
     return records, list(range(len(records)))
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, repairs: list[str]) -> Any:
     """Make a cell JSON-like, as the service's items are: what graders and templates can rely on.
 
-    NaN (pandas' empty cell) is a missing value; numpy values become Python ones; dates and times
-    become ISO strings; anything else that JSON cannot hold becomes its ``str``.
+    NaN (pandas' empty cell) is a missing value; numpy values become Python values; dates and times
+    become ISO strings; anything else that JSON cannot hold becomes its ``str``. Text that UTF-8 cannot
+    hold is repaired (and noted in ``repairs``).
     """
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        return _text(value, repairs)
+    if value is None or isinstance(value, bool | int):
         return value
     if type(value).__name__ in _MISSING_TYPES:
         return None
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): _clean(v, repairs) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [_clean(v, repairs) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return _clean(value.tolist())
+        return _clean(value.tolist(), repairs)
     if hasattr(value, "isoformat"):  # datetime, date, time, pandas Timestamp
         return value.isoformat()
     return str(value)
 
 
-def _split(index: Any, record: dict[str, Any], output: str, position: int) -> SampleRow:
+def _text(value: str, repairs: list[str]) -> str:
+    """``value``, with lone UTF-16 surrogates (an output cut mid-emoji) replaced by U+FFFD.
+
+    Such text cannot be encoded as UTF-8, so it could neither reach the service in a JSONL file nor be
+    sent to a judge; valid surrogate pairs are joined into their character.
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        repairs.append(value)
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def _split(index: Any, record: dict[str, Any], output: str, position: int, *, repaired: bool = False) -> SampleRow:
     if output not in record:
         raise ConfigError(
             f"row {position} has no output column {output!r}; columns are: {', '.join(map(str, record)) or '(none)'}"
@@ -118,7 +148,7 @@ def _split(index: Any, record: dict[str, Any], output: str, position: int) -> Sa
                 sample[column] = value
     sample.setdefault("output_tools", [])
     sample.setdefault("choices", [{"index": 0, "message": {"role": "assistant", "content": text}}])
-    return SampleRow(index=index, item=record, sample=sample)
+    return SampleRow(index=index, item=record, sample=sample, repaired=repaired)
 
 
 def _parse_json(text: str) -> Any:

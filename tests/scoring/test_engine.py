@@ -685,3 +685,35 @@ def test_score_when_async_client_given_then_it_works_for_every_run(server, tmp_p
     assert server.count("chat") == 3
     assert not client.is_closed()  # the caller's client is the caller's to close
     asyncio.run(client.close())
+
+
+def test_score_when_an_output_has_a_lone_surrogate_then_it_is_repaired_noted_and_other_rows_score(judge):
+    g = ScoreModelGrader(
+        name="q", model="m", input=[{"role": "user", "content": "{{ sample.output_text }}\nSCORE: 0.5"}]
+    )
+    rows = [{"output_text": "cut mid-emoji \ud83d"}, {"output_text": "fine"}]
+    for _ in range(2):  # the second run answers from the cache: its key must not trip on it either
+        report = score(g, rows, judge=judge, progress=False)
+        assert report.frame["reward"].tolist() == [0.5, 0.5]
+    assert any("lone UTF-16 surrogates" in n and "replaced with U+FFFD" in n for n in report.notes)
+    assert report.rows[0].sample["output_text"] == "cut mid-emoji \ufffd"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        pytest.param(
+            b'{"output_text": "ok"}\n{"output_text": "\xff\xfe"}\n', r"line 2 is not UTF-8", id="bad-utf8"
+        ),
+        pytest.param(None, "is a directory", id="directory"),
+    ],
+)
+def test_score_when_rows_file_is_unreadable_then_one_line_config_error(tmp_path, content, match):
+    g = StringCheckGrader(name="s", input="{{ sample.output_text }}", reference="a", operation="eq")
+    path = tmp_path / "rows.jsonl"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=match):
+        score(g, path, progress=False)
