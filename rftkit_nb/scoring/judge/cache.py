@@ -1,7 +1,9 @@
 """JudgeCache: successful judge answers kept in SQLite, so re-scoring unchanged rows costs no calls.
 
-One table, ``key TEXT PRIMARY KEY -> value TEXT`` (JSON), in WAL mode with a busy timeout so several
-threads and processes can share one file. Lookups and writes are batched (one ``SELECT ... IN`` per chunk,
+One table, ``key TEXT PRIMARY KEY -> value TEXT`` (JSON), in WAL mode so several threads and processes
+(a trainer's workers, two kernels) can read and write one file. The busy timeout is short: when another
+process holds the file, answers wait in memory and are written once it is free, so a run never stalls
+on its cache. Lookups and writes are batched (one ``SELECT ... IN`` per chunk,
 one transaction per ``put_many``) because per-row round trips would dominate a cached rerun. A file that is
 not a readable SQLite database is renamed aside to ``<path>.corrupt-<timestamp>`` and a fresh cache is
 started: the cache is an accelerator, so it never makes scoring fail. Its problems are listed in ``notes``.
@@ -24,6 +26,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +42,8 @@ CacheSpec = Union["JudgeCache", str, "os.PathLike[str]", bool, None]
 __all__ = ["CacheSpec", "JudgeCache", "answer_key", "default_cache_path"]
 
 _CHUNK = 500  # bound variables per SELECT ... IN, below SQLite's oldest limit (999)
-_BUSY_TIMEOUT_S = 30.0
+_BUSY_TIMEOUT_S = 0.25  # short: a cache another process holds must never stall a run (it is only a speed-up)
+_BUSY_BACKOFF_S = 5.0  # after a busy write, keep answers in memory this long before trying the file again
 _CREATE = "CREATE TABLE IF NOT EXISTS judge_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _PROBE = "SELECT key, value FROM judge_cache LIMIT 1"
 _SELECT = "SELECT key, value FROM judge_cache WHERE key IN ({marks})"
@@ -102,6 +106,8 @@ class JudgeCache:
         self.notes: list[str] = []
         self._lock = threading.Lock()
         self._memory: dict[str, str] = {}
+        self._unsaved: dict[str, str] = {}  # answers a busy file could not take yet (written later)
+        self._busy_until = 0.0
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         if self.path is not None:
@@ -195,7 +201,8 @@ class JudgeCache:
             if self._conn is None:
                 found = {k: self._memory[k] for k in wanted if k in self._memory}
             else:
-                found = self._select(wanted)
+                found = {k: self._unsaved[k] for k in wanted if k in self._unsaved}
+                found.update(self._select([k for k in wanted if k not in found]))
         return {key: json.loads(text) for key, text in found.items()}
 
     def _select(self, keys: list[str]) -> dict[str, str]:
@@ -220,22 +227,33 @@ class JudgeCache:
         """Store many values in one short transaction."""
         pairs = items.items() if isinstance(items, Mapping) else items
         rows = [(key, json.dumps(value, separators=(",", ":"))) for key, value in pairs]
-        if not rows:
+        if not rows and not self._unsaved:
             return
         with self._lock:
             self._check_open()
             if self._conn is None:
                 self._memory.update(rows)
                 return
+            self._unsaved.update(rows)
+            if time.monotonic() < self._busy_until:
+                return  # another process holds the file: stay in memory for a while
+            pending = list(self._unsaved.items())
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._conn.executemany(_UPSERT, rows)
+                    self._conn.executemany(_UPSERT, pending)
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
+                self._unsaved.clear()
+            except sqlite3.OperationalError as exc:  # locked or busy: not corruption; try again later
+                self._busy_until = time.monotonic() + _BUSY_BACKOFF_S
+                note = (f"judge cache: {self.path} was busy ({exc}; another process is writing it); answers "
+                        "are kept in memory and written when it is free")  # fmt: skip
+                if note not in self.notes:
+                    self.notes.append(note)
             except sqlite3.Error as exc:
                 self._guard(exc)
 
@@ -252,7 +270,14 @@ class JudgeCache:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the database connection; later reads and writes raise ValueError. Safe to call twice."""
+        """Close the database connection; later reads and writes raise ValueError. Safe to call twice.
+
+        Answers a busy file could not take are tried once more (briefly); they are lost only if the
+        file is still busy, which costs a judge call next time, never a wrong answer.
+        """
+        if self._unsaved and not self._closed:
+            self._busy_until = 0.0
+            self.put_many({})
         with self._lock:
             self._closed = True
             if self._conn is not None:
