@@ -136,7 +136,11 @@ def clusters(ctx: Context, args: argparse.Namespace) -> Any:
         metavar="VAR",
         help="a Judge or an openai client variable (default: from the OPENAI_* / AZURE_OPENAI_* variables)",
     ),
-)
+    arg("--timeout", type=float, default=None, metavar="S",
+        help="seconds one judge request may take (default 30, with 2 retries; set it on a --judge Judge)"),
+    arg("--deadline", type=float, default=None, metavar="S",
+        help="seconds for the whole run; rows not finished by then are reported unfinished"),
+)  # fmt: skip
 def score(ctx: Context, args: argparse.Namespace) -> Any:
     from rftkit_nb.scoring.engine import score as run_score  # heavy: pandas, openai
 
@@ -147,8 +151,11 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     judge = None if args.judge is None else lookup(ctx, args.judge, "a Judge or an openai client")
+    timing: dict[str, float] = {"deadline": args.deadline} if args.deadline is not None else {}
+    if args.timeout is not None:
+        timing["judge_timeout"] = args.timeout
     return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
-                     cluster_field=wb.cluster_field)  # fmt: skip
+                     cluster_field=wb.cluster_field, **timing)  # fmt: skip
 
 
 @command(

@@ -24,12 +24,14 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
 from rftkit_nb.errors import ConfigError, FormulaEvaluationError
+from rftkit_nb.scoring.judge.client import TIMED_OUT
 from rftkit_nb.scoring.options import DEFAULT, GraderSource, JudgeSpec, RowsSource, ScoreOptions, _Default
 from rftkit_nb.scoring.outcomes import ERROR, SKIPPED, Outcome, reward_input
 from rftkit_nb.scoring.phases.judges import JudgePhase, applicability
@@ -53,6 +55,8 @@ def score(
     judge: JudgeSpec = None,
     concurrency: int | _Default = DEFAULT,
     cache: CacheSpec | _Default = DEFAULT,
+    judge_timeout: float | _Default = DEFAULT,
+    deadline: float | None = None,
     progress: bool = True,
     limit: int | None = None,
     timeout: float = 30.0,
@@ -68,12 +72,16 @@ def score(
     environment (``OPENAI_API_KEY`` / ``AZURE_OPENAI_*``), or ``False`` for none (judges are then
     ``skipped``). ``concurrency`` (default 32) and ``cache`` (default: the cache file, see
     :class:`~rftkit_nb.scoring.judge.Judge`) configure the judge ``score()`` builds; with a ``Judge`` you
-    pass, set them on it (passing them here too is an error, not silently ignored). ``timeout`` is the
-    per-row limit for python graders and ``sandbox`` a :class:`~rftkit_nb.scoring.sandbox.Sandbox` to
-    reuse; ``cluster_field`` the item field the report groups by (default ``cluster``).
+    pass, set them on it (passing them here too is an error, not silently ignored); so does
+    ``judge_timeout``, the seconds one judge request may take (default 30, with 2 retries).
+    ``deadline``: seconds for the whole run, after which unfinished rows are reported ``unfinished`` and
+    the rest kept (a rerun resumes from the judge cache). ``timeout`` is the per-row limit for python
+    graders and ``sandbox`` a :class:`~rftkit_nb.scoring.sandbox.Sandbox` to reuse; ``cluster_field``
+    the item field the report groups by (default ``cluster``).
     """
-    options = ScoreOptions(output=output, judge=judge, concurrency=concurrency, cache=cache, progress=progress,
-                           limit=limit, timeout=timeout, sandbox=sandbox, cluster_field=cluster_field)  # fmt: skip
+    options = ScoreOptions(output=output, judge=judge, concurrency=concurrency, cache=cache,
+                           judge_timeout=judge_timeout, deadline=deadline, progress=progress, limit=limit,
+                           timeout=timeout, sandbox=sandbox, cluster_field=cluster_field)  # fmt: skip
     return _run_in_thread(lambda cancel: _ascore(grader, rows, options, cancel))
 
 
@@ -134,12 +142,25 @@ class _Run:
         self.outcomes: dict[str, list[Outcome | None]] = {k: [None] * len(rows) for k in self.leaves}
         self.judges = JudgePhase(self.leaves, rows, self.outcomes)
         self.bar: Any = None
+        self.expired = False  # the deadline was reached
+        self._ends_at: float | None = None
+
+    def _remaining(self) -> float | None:
+        return None if self._ends_at is None else max(0.0, self._ends_at - time.monotonic())
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.cancel.set()  # stops the local phase; the judge phase is cancelled where it is awaited
 
     async def execute(self) -> None:
         local = {k: g for k, g in self.leaves.items() if not is_judge(g)}
         keys = [k for k in self.leaves if k not in local]
         # The judge is set up first: a bad configuration fails before minutes of local work, not after.
         judge = self.options.make_judge() if keys else None
+        expiry = None
+        if self.options.deadline is not None:
+            self._ends_at = time.monotonic() + self.options.deadline
+            expiry = asyncio.get_running_loop().call_later(self.options.deadline, self._expire)
         try:
             if local:
                 self.bar = _progress(self.options.progress, len(local) * len(self.rows), "local graders")
@@ -152,6 +173,8 @@ class _Run:
             if keys and not self.cancel.is_set():
                 await self._run_judges(keys, judge)
         finally:
+            if expiry is not None:
+                expiry.cancel()
             if judge is not None:
                 # Always: its connections belong to this run's event loop, which ends with the run.
                 # A judge passed in reconnects by itself when it is used again.
@@ -181,7 +204,26 @@ class _Run:
             return
         planned = sum(sum(flags) for flags in applicable.values())
         self.bar = _progress(self.options.progress, planned, "judge")
-        await self.judges.run(judge, applicable, self.bar)
+        task = asyncio.ensure_future(self.judges.run(judge, applicable, self.bar))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._remaining())
+        except asyncio.CancelledError:  # interrupted: stop the judge calls, keep the answers in hand
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        if done:
+            task.result()  # a failure of the phase itself surfaces; it is not swallowed
+            return
+        self._expire()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    def _deadline_notes(self) -> list[str]:
+        if not self.expired:
+            return []
+        rows = sum(any(self.outcomes[k][i] is None for k in self.leaves) for i in range(len(self.rows)))
+        return [f"the deadline of {self.options.deadline:g} s was reached: {rows} row(s) are unfinished; "
+                "finished rows are kept, and a rerun resumes from the judge cache"]  # fmt: skip
 
     def close(self) -> None:
         if self.bar is not None:
@@ -202,7 +244,8 @@ class _Run:
             grader=self.grader, rows=self.rows, leaves=self.leaves, outcomes=self.outcomes,
             rewards=rewards, reward_notes=row_notes, interrupted=interrupted,
             judge_calls=self.judges.calls, cluster_field=self.cluster_field,
-            notes=_row_notes(self.rows) + run_notes(self.leaves, self.outcomes, self.judges.notes),
+            notes=[*_row_notes(self.rows), *self._deadline_notes(),
+                   *run_notes(self.leaves, self.outcomes, self.judges.notes)],
         )  # fmt: skip
 
 
@@ -252,6 +295,11 @@ def run_notes(
             notes.append(
                 f"{key}: {clamped} judge result(s) were outside the range and clamped, as the service does"
             )
+        timed_out = sum(1 for o in done if o.state == ERROR and TIMED_OUT in o.detail)
+        if timed_out:
+            notes.append(f"{key}: {timed_out} row(s) got no judge answer in time (counted 0 and flagged); "
+                         "raise the judge timeout (%rft score --timeout, score(judge_timeout=...)) or check "
+                         "the endpoint")  # fmt: skip
         if any(o.state == SKIPPED for o in done):
             detail = next(o.detail for o in done if o.state == SKIPPED)
             notes.append(f"{key}: skipped ({detail})")

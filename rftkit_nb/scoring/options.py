@@ -27,7 +27,17 @@ if TYPE_CHECKING:
     from rftkit_nb.scoring.judge.cache import CacheSpec
     from rftkit_nb.scoring.sandbox import Sandbox
 
-__all__ = ["DEFAULT", "GraderSource", "JudgeSpec", "RowsSource", "ScoreOptions", "SupportsGrader"]
+__all__ = [
+    "DEFAULT",
+    "JUDGE_CONCURRENCY",
+    "JUDGE_RETRIES",
+    "JUDGE_TIMEOUT",
+    "GraderSource",
+    "JudgeSpec",
+    "RowsSource",
+    "ScoreOptions",
+    "SupportsGrader",
+]
 
 
 class SupportsGrader(Protocol):
@@ -57,7 +67,11 @@ class _Default(enum.Enum):
 
 
 DEFAULT = _Default.VALUE
-_DEFAULT_CONCURRENCY = 32
+# The judge score() builds: a judge that never answers costs a row at most 30 s x 3 attempts, not minutes.
+JUDGE_CONCURRENCY = 32
+JUDGE_TIMEOUT = 30.0
+JUDGE_RETRIES = 2
+_ON_JUDGE = {"judge_timeout": "timeout"}  # score()'s option name -> the Judge's
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,8 @@ class ScoreOptions:
     judge: JudgeSpec = None
     concurrency: int | _Default = DEFAULT
     cache: CacheSpec | _Default = DEFAULT
+    judge_timeout: float | _Default = DEFAULT
+    deadline: float | None = None
     progress: bool = True
     limit: int | None = None
     timeout: float = 30.0
@@ -79,18 +95,21 @@ class ScoreOptions:
     cluster_field: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("timeout", "judge_timeout", "deadline"):
+            value = getattr(self, name)
+            if value is DEFAULT or (value is None and name == "deadline"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+                raise ConfigError(f"score({name}=...) is {value!r}; give a number of seconds above 0")
         object.__setattr__(self, "timeout", float(self.timeout))
-        if self.timeout <= 0:
-            raise ConfigError(
-                f"score(timeout=...) is {self.timeout:g}; give the seconds a python grader may take per row (> 0)"
-            )
         from rftkit_nb.scoring.judge import Judge
 
-        given = [name for name in ("concurrency", "cache") if getattr(self, name) is not DEFAULT]
+        given = [n for n in ("concurrency", "cache", "judge_timeout") if getattr(self, n) is not DEFAULT]
         if isinstance(self.judge, Judge) and given:
+            on_judge = [_ON_JUDGE.get(n, n) for n in given]
             raise ConfigError(
                 f"score(judge=Judge(...), {'=..., '.join(given)}=...): a Judge you pass keeps its own "
-                f"{' and '.join(given)}; set them on it, e.g. Judge(..., {given[0]}=...)"
+                f"{' and '.join(on_judge)}; set them on it, e.g. Judge(..., {on_judge[0]}=...)"
             )
 
     def make_judge(self) -> Judge | None:
@@ -101,10 +120,11 @@ class ScoreOptions:
 
         if isinstance(self.judge, Judge):
             return self.judge
-        concurrency = _DEFAULT_CONCURRENCY if self.concurrency is DEFAULT else self.concurrency
         kw: dict[str, Any] = {
-            "concurrency": concurrency,
+            "concurrency": JUDGE_CONCURRENCY if self.concurrency is DEFAULT else self.concurrency,
             "cache": True if self.cache is DEFAULT else self.cache,
+            "timeout": JUDGE_TIMEOUT if self.judge_timeout is DEFAULT else self.judge_timeout,
+            "max_retries": JUDGE_RETRIES,
         }
         if self.judge is None or self.judge is True:
             return Judge.from_env(**kw)

@@ -132,7 +132,9 @@ def _text(value: str, repairs: list[str]) -> str:
     return value
 
 
-def _split(index: Any, record: dict[str, Any], output: str, position: int, *, repaired: bool = False) -> SampleRow:
+def _split(
+    index: Any, record: dict[str, Any], output: str, position: int, *, repaired: bool = False
+) -> SampleRow:
     if output not in record:
         raise ConfigError(
             f"row {position} has no output column {output!r}; columns are: {', '.join(map(str, record)) or '(none)'}"

@@ -624,6 +624,37 @@ def test_rft_score_when_judge_variable_given_then_uses_that_judge(shell, tmp_pat
     assert server.count("chat") == 1
 
 
+def test_rft_score_when_async_client_variable_given_twice_then_both_runs_score(shell):
+    import openai
+
+    shell.cell(rubric_cell("tone", "Judge the tone."))
+    shell.ip.user_ns["rows"] = [{"output_text": "fine\nSCORE: 0.75"}]
+    with FakeOpenAI() as server:
+        shell.ip.user_ns["client"] = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
+        first = shell.cell("%rft score rows --judge client --timeout 5")
+        second = shell.cell("%rft score rows --judge client --timeout 5")
+    assert first.frame["reward"].tolist() == second.frame["reward"].tolist() == [0.75]
+
+
+def test_rft_score_when_timeout_given_with_a_judge_variable_then_usage_error_says_where_to_set_it(
+    shell, tmp_path
+):
+    from rftkit_nb.scoring.judge import Judge
+
+    shell.cell(rubric_cell("tone", "Judge the tone."))
+    shell.ip.user_ns["rows"] = [{"output_text": "x"}]
+    shell.ip.user_ns["my_judge"] = Judge(base_url="http://127.0.0.1:9/v1", api_key="sk-test", cache=False)
+    with pytest.raises(UsageError, match=r"keeps its own timeout; set them on it"):
+        shell.cell("%rft score rows --judge my_judge --timeout 5")
+
+
+def test_rft_score_when_deadline_not_positive_then_usage_error(shell):
+    shell.cell(rubric_cell("tone", "Judge the tone."))
+    shell.ip.user_ns["rows"] = [{"output_text": "x"}]
+    with pytest.raises(UsageError, match=r"deadline=...\) is -1"):
+        shell.cell("%rft score rows --deadline -1")
+
+
 def test_rft_score_when_judge_variable_unknown_then_usage_error(shell):
     shell.cell(rubric_cell("tone", "Judge the tone."))
     shell.ip.user_ns["rows"] = [{"output_text": "x"}]

@@ -32,11 +32,13 @@ def test_cache_when_four_processes_write_at_once_then_every_answer_is_kept(tmp_p
     path = tmp_path / "judge.sqlite3"
     JudgeCache(path).close()  # created (WAL) before the writers race
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"p{n}"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), f"p{n}"], stdout=subprocess.PIPE, text=True
+        )
         for n in range(4)
     ]
     for proc in procs:
-        out, _ = proc.communicate(timeout=120)
+        proc.communicate(timeout=120)
         assert proc.returncode == 0
     with JudgeCache(path) as cache:
         assert len(cache) == 4 * 20 * 50
@@ -64,7 +66,8 @@ def test_score_when_another_process_holds_the_cache_then_the_run_goes_on_and_say
         [sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
         grader = ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}\nSCORE: 0.5")
         rows = [{"output_text": f"row {i}"} for i in range(640)]
         with FakeOpenAI() as server:

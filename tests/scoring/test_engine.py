@@ -664,7 +664,7 @@ def test_score_when_judge_given_with_its_own_options_then_refused_not_ignored(ju
 
 def test_score_when_timeout_not_positive_then_one_line_config_error():
     g = StringCheckGrader(name="s", input="{{ sample.output_text }}", reference="a", operation="eq")
-    with pytest.raises(ConfigError, match=r"score\(timeout=...\) is 0"):
+    with pytest.raises(ConfigError, match=r"score\(timeout=...\) is 0; give a number of seconds"):
         score(g, [{"output_text": "a"}], timeout=0, progress=False)
 
 
@@ -717,3 +717,28 @@ def test_score_when_rows_file_is_unreadable_then_one_line_config_error(tmp_path,
         path.write_bytes(content)
     with pytest.raises(ConfigError, match=match):
         score(g, path, progress=False)
+
+
+def test_score_when_judge_never_answers_then_judge_timeout_bounds_each_row_and_notes_say_so(tmp_path):
+    g = ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}\nSCORE: 0.5")
+    with FakeOpenAI(latency=30.0) as slow:
+        client = __import__("openai").OpenAI(base_url=slow.base_url, api_key="sk-test")
+        report = score(g, [{"output_text": "a"}, {"output_text": "b"}], judge=client, judge_timeout=0.2,
+                       cache=False, progress=False)  # fmt: skip
+        client.close()
+    assert report.frame["flagged"].tolist() == [True, True]
+    assert all("did not answer within 0.2s" in o.detail for o in report.outcomes["q"])
+    assert any("2 row(s) got no judge answer in time" in n for n in report.notes)
+
+
+def test_score_when_deadline_reached_then_finished_rows_kept_rest_unfinished_and_noted(judge, server):
+    server.latency = 0.05
+    g = ScoreModelGrader(name="q", model="m", input="{{ sample.output_text }}\nSCORE: 0.5")
+    rows = [{"output_text": f"row {i}"} for i in range(200)]
+    slow = Judge(base_url=server.base_url, api_key="sk-t", cache=False, concurrency=2)
+    report = score(g, rows, judge=slow, deadline=1.0, progress=False)
+    states = report.frame["q.state"].value_counts().to_dict()
+    assert 0 < states.get("scored", 0) < 200
+    assert states.get("unfinished", 0) == 200 - states["scored"]
+    assert report.interrupted
+    assert any("deadline of 1 s was reached" in n and "row(s) are unfinished" in n for n in report.notes)

@@ -21,8 +21,16 @@ from urllib.parse import urlsplit
 
 from rftkit_nb.errors import ConfigError, ErrorCategory, JudgeError
 
-__all__ = ["ENV_HINT", "client_factory", "endpoint_of", "import_openai", "translate_openai_error"]
+__all__ = [
+    "ENV_HINT",
+    "TIMED_OUT",
+    "client_factory",
+    "endpoint_of",
+    "import_openai",
+    "translate_openai_error",
+]
 
+TIMED_OUT = "did not answer within"  # how a judge timeout reads in a row's detail (and is counted)
 ENV_HINT = (
     "pass client= (an openai client), or base_url= and api_key=, or set OPENAI_API_KEY (and OPENAI_BASE_URL "
     "for another endpoint), or AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION for Azure"
@@ -147,7 +155,7 @@ def translate_openai_error(
         return None
     tries = f"after {retries} {'retry' if retries == 1 else 'retries'}" if retries else "without retries"
     if isinstance(exc, openai.APITimeoutError):
-        message = f"the judge at {endpoint} did not answer within {timeout:g}s ({tries})"
+        message = f"the judge at {endpoint} {TIMED_OUT} {timeout:g}s ({tries})"
     elif isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         message = f"could not reach the judge at {endpoint} ({tries}): {cause}"
