@@ -105,6 +105,17 @@ class Fidelity:
     max_difference: float | None = None
     caveat: str = ""
 
+    def note(self) -> str | None:
+        """The one-line report note, or None for an exact metric (see :func:`fidelity_note`)."""
+        if self.status == "exact":
+            return None
+        if self.status == "approximate":
+            return (
+                f"local {self.metric} differs from published hosted scores by up to "
+                f"{self.max_difference:.3g} ({self.implementation})"
+            )
+        return f"local {self.metric} is unconfirmed: no published hosted score to check it against ({self.implementation})"
+
 
 _NOTEBOOK = (
     "retkowsky/Azure-OpenAI-demos@a5dabd83937562638bd68258f18c0f13565fe282 "
@@ -179,14 +190,7 @@ def fidelity_note(metric: str) -> str | None:
     fidelity = METRIC_FIDELITY.get(metric)
     if fidelity is None:
         raise ConfigError(_unknown_metric_message(metric))
-    if fidelity.status == "exact":
-        return None
-    if fidelity.status == "approximate":
-        return (
-            f"local {metric} differs from published hosted scores by up to "
-            f"{fidelity.max_difference:.3g} ({fidelity.implementation})"
-        )
-    return f"local {metric} is unconfirmed: no published hosted score to check it against ({fidelity.implementation})"
+    return fidelity.note()
 
 
 def string_check(operation: str, input: str, reference: str) -> float:

@@ -17,6 +17,7 @@ from rftkit_nb.errors import ConfigError
 from rftkit_nb.scoring.similarity import (
     METRIC_FIDELITY,
     METRICS,
+    Fidelity,
     fidelity_note,
     string_check,
     text_similarity,
@@ -144,3 +145,11 @@ def test_fidelity_note_when_metric_not_exact_is_one_line_naming_it_else_none(met
 def test_fidelity_note_when_metric_unknown_raises_config_error_naming_the_field(metric: str) -> None:
     with pytest.raises(ConfigError, match="evaluation_metric"):
         fidelity_note(metric)
+
+
+def test_fidelity_note_when_status_approximate_gives_the_measured_difference() -> None:
+    fidelity = Fidelity("bleu", "approximate", "nltk sentence_bleu", "5 rows", rows=5, max_difference=0.0532)
+    assert (
+        fidelity.note()
+        == "local bleu differs from published hosted scores by up to 0.0532 (nltk sentence_bleu)"
+    )
