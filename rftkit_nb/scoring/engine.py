@@ -286,10 +286,8 @@ def run_notes(
     for key, outs in outcomes.items():
         done = [o for o in outs if o is not None]
         approximate = next((o.info["approximate"] for o in done if o.info.get("approximate")), None)
-        if approximate:
-            notes.append(
-                f"{key}: local {leaves[key].evaluation_metric} values are approximate: {approximate}"
-            )  # type: ignore[attr-defined]
+        if approximate:  # similarity.fidelity_note: why this metric's local values may differ from hosted
+            notes.append(f"{key}: {approximate}")
         clamped = sum(1 for o in done if o.info.get("clamped"))
         if clamped:
             notes.append(
