@@ -28,8 +28,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rftkit_nb.core.clusters import ClusterMap, cluster_name, read_path
 from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
+from rftkit_nb.core.rubrics import IndicatorGrader
 from rftkit_nb.errors import ConfigError, FormulaEvaluationError
 from rftkit_nb.scoring.judge.client import TIMED_OUT
 from rftkit_nb.scoring.options import DEFAULT, GraderSource, JudgeSpec, RowsSource, ScoreOptions, _Default
@@ -234,9 +236,12 @@ class _Run:
         formula = (
             parse_formula(self.grader.calculate_output) if isinstance(self.grader, MultiGrader) else None
         )
+        unclustered = _cluster_problems(self.rows, self.leaves)
         rewards, row_notes = [], []
         for i in range(len(self.rows)):
             reward, note = _reward(formula, {k: self.outcomes[k][i] for k in self.leaves})
+            if unclustered[i]:  # a reward with every rubric masked looks like a score; it is flagged
+                note = f"{unclustered[i]}; {note}" if note else unclustered[i]
             rewards.append(reward)
             row_notes.append(note)
         interrupted = any(o is None for outs in self.outcomes.values() for o in outs)
@@ -244,9 +249,43 @@ class _Run:
             grader=self.grader, rows=self.rows, leaves=self.leaves, outcomes=self.outcomes,
             rewards=rewards, reward_notes=row_notes, interrupted=interrupted,
             judge_calls=self.judges.calls, cluster_field=self.cluster_field,
-            notes=[*_row_notes(self.rows), *self._deadline_notes(),
+            notes=[*_cluster_notes(unclustered, self.leaves), *_row_notes(self.rows), *self._deadline_notes(),
                    *run_notes(self.leaves, self.outcomes, self.judges.notes)],
         )  # fmt: skip
+
+
+def _cluster_map(leaves: Mapping[str, BaseGrader]) -> ClusterMap | None:
+    """The cluster map the indicator graders read (one per composed grader), if any."""
+    maps = [g.cluster_map for g in leaves.values() if isinstance(g, IndicatorGrader) and g.cluster_map]
+    return maps[0] if maps else None
+
+
+def _cluster_problems(rows: Sequence[SampleRow], leaves: Mapping[str, BaseGrader]) -> list[str]:
+    """Per row, why no rubric can apply to it ("" when its cluster is known to the map)."""
+    cmap = _cluster_map(leaves)
+    if cmap is None or not cmap.clusters:
+        return [""] * len(rows)
+    problems = []
+    for row in rows:
+        name = cluster_name(read_path(row.item, cmap.field))
+        if name is None:
+            problems.append(f"no cluster at item.{cmap.field}: every rubric is masked")
+        elif name not in cmap.clusters:
+            problems.append(f"cluster {name!r} is not in the cluster map: every rubric is masked")
+        else:
+            problems.append("")
+    return problems
+
+
+def _cluster_notes(problems: Sequence[str], leaves: Mapping[str, BaseGrader]) -> list[str]:
+    bad = sum(1 for p in problems if p)
+    if not bad:
+        return []
+    cmap = _cluster_map(leaves)
+    assert cmap is not None
+    return [f"{bad} of {len(problems)} rows have no known cluster at item.{cmap.field} (missing, or not one "
+            f"of {', '.join(map(repr, cmap.clusters))}): no rubric counts for them, so their reward is not a "
+            "rubric score; they are flagged (check the data, or %rft config --cluster-field)"]  # fmt: skip
 
 
 def _reward(formula: Any, outs: Mapping[str, Outcome | None]) -> tuple[float | None, str]:

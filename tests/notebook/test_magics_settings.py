@@ -90,3 +90,19 @@ def test_load_ext_when_the_project_file_is_from_an_older_version_opens_it_and_li
     assert "opened rftkit.json (1 rubrics" in capsys.readouterr().out
     assert sh.workbench.blocked is None
     assert [f.where for f in sh.cell("%rft lint").errors] == ["rubrics.tone"]
+
+
+def test_rft_score_when_rows_lack_the_cluster_field_then_rows_flagged_and_one_line_says_so(shell):
+    # The first-run trap: a cluster field the rows do not have gave "mean reward 0.000, 0 flagged".
+    shell.cell("%%rubric tone --clusters chat\n1 = polite\n")
+    shell.cell("%rft config --cluster-field meta.kind")
+    shell.ip.user_ns["rows"] = [{"cluster": "chat", "output_text": f"hi {i}\nSCORE: 1"} for i in range(3)] + [
+        {"meta": {"kind": "legal"}, "output_text": "x"}
+    ]
+    from rftkit_nb.scoring.engine import score
+
+    report = score(shell.workbench, shell.ip.user_ns["rows"], judge=False, progress=False)
+    assert report.frame["flagged"].tolist() == [True] * 4
+    assert report.frame["note"].iloc[0].startswith("no cluster at item.meta.kind")
+    assert report.frame["note"].iloc[3].startswith("cluster 'legal' is not in the cluster map")
+    assert report.notes[0].startswith("4 of 4 rows have no known cluster at item.meta.kind")
