@@ -74,9 +74,29 @@ def arg(*names: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
     return names, options
 
 
+def strip_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment``, as a shell reads it: a ``#`` that starts a word, outside
+    quotes. So README lines such as ``%rft show   # rubrics, clusters`` can be pasted as they are.
+
+    >>> strip_comment("show   # rubrics, clusters"), strip_comment("x --clusters 'a #b' c#d")
+    ('show', "x --clusters 'a #b' c#d")
+    """
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line
+
+
 def split_line(line: str) -> list[str]:
-    """Split a magic's argument line like a shell would (quotes group words and are removed)."""
+    """Split a magic's argument line like a shell would (quotes group words and are removed; a trailing
+    ``# comment`` is dropped)."""
     posix = os.name == "posix"  # non-POSIX splitting keeps Windows backslashes; strip the quotes ourselves
+    line = strip_comment(line)
     try:
         argv = arg_split(line, posix=posix)
     except ValueError as e:

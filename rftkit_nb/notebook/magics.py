@@ -4,7 +4,8 @@ Each magic parses its arguments, makes one call into :class:`~rftkit_nb.core.wor
 through :mod:`rftkit_nb.notebook.commands`, the scoring engine) and returns a rich object. Every error
 rftkit_nb raises on purpose becomes a one-line ``UsageError`` in :func:`usage_errors`, and nothing changes.
 
-One Workbench per shell, opened from ``./rftkit.json`` when the extension loads.
+One Workbench per shell, opened when the extension loads from the notebook's own project file
+(``<notebook>.rftkit.json``, see :func:`project_file`), or ``./rftkit.json`` outside Jupyter.
 
 Example (in a notebook)::
 
@@ -19,8 +20,10 @@ Example (in a notebook)::
 from __future__ import annotations
 
 import functools
+import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import PurePath
 from typing import Any, TypeVar, cast
 
 from IPython.core.error import UsageError
@@ -34,7 +37,7 @@ from rftkit_nb.core.workbench import DEFAULT_PROJECT_FILE, Workbench
 from rftkit_nb.errors import RftkitError
 from rftkit_nb.notebook import commands
 
-__all__ = ["RftMagics", "load", "unload", "usage_errors", "workbench_of"]
+__all__ = ["RftMagics", "load", "project_file", "unload", "usage_errors", "workbench_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,7 +78,7 @@ class RftMagics(Magics):
     @cell_magic
     @no_var_expand  # `{{ item.x }}` in --input must reach the template as written
     @usage_errors
-    @magic_arguments()
+    @magic_arguments("%rubric")  # the parser adds one "%": usage and errors then read %%rubric
     @argument("name", help="the rubric's name: an identifier (its variable in the reward formula)")
     @argument("--weight", type=float, default=1.0, help="its weight in the reward (default 1)")
     @argument("--model", default=None, help="the judge model (default: a small documented grader model)")
@@ -108,7 +111,7 @@ class RftMagics(Magics):
     @cell_magic
     @no_var_expand  # `{{ item.x }}` in --input must reach the template as written
     @usage_errors
-    @magic_arguments()
+    @magic_arguments("%python_grader")
     @argument("name", help="the grader's name: an identifier (its variable in the reward formula)")
     @argument("--weight", type=float, default=None, help="its weight (default 1; 0.2 with --formatting)")
     @argument("--formatting", action="store_true", help="make it the formatting grader")
@@ -124,7 +127,7 @@ class RftMagics(Magics):
 
         def vet(grader: Any) -> None:
             note = commands.test_run(self.workbench, grader)
-            notes.extend([note] if note else [])
+            notes.append(note or "not test-run: no example row is set (%rft example DF sets one)")
 
         grader = PythonGrader(name=a.name, source=cell)
         added: BaseGrader
@@ -154,17 +157,44 @@ def workbench_of(shell: InteractiveShell) -> Workbench:
     return _MAGICS[shell].workbench
 
 
+def project_file(environ: Mapping[str, str] | None = None) -> str:
+    """The project file this kernel opens: one per notebook when Jupyter says which notebook it runs.
+
+    Jupyter Server puts the notebook's path in ``JPY_SESSION_NAME``; the kernel runs in the notebook's
+    folder, so ``analysis.ipynb`` keeps its design in ``analysis.rftkit.json`` beside it, and a new
+    notebook never opens another one's design. Elsewhere (a console, a script, nbclient) it is
+    ``rftkit.json``.
+
+    >>> project_file({"JPY_SESSION_NAME": "/work/reports/analysis.ipynb"})
+    'analysis.rftkit.json'
+    >>> project_file({})
+    'rftkit.json'
+    """
+    session = (os.environ if environ is None else environ).get("JPY_SESSION_NAME", "")
+    name = PurePath(session).name
+    if name.endswith(".ipynb") and len(name) > len(".ipynb"):
+        return f"{name[: -len('.ipynb')]}.rftkit.json"
+    return DEFAULT_PROJECT_FILE
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def load(shell: InteractiveShell) -> RftMagics:
-    """Register the magics on ``shell`` with a Workbench opened from ``./rftkit.json`` (if it is there)."""
+    """Register the magics on ``shell`` with a Workbench opened from :func:`project_file` (if it is there)."""
     if shell in _MAGICS:
         return _MAGICS[shell]
-    wb = Workbench.load_or_empty(DEFAULT_PROJECT_FILE)
+    path = project_file()
+    wb = Workbench.load_or_empty(path)
     if wb.blocked is not None:
         print(f"rftkit_nb: {wb.blocked}. Starting empty with autosave off: %rft save OTHER.json first "
               "keeps the work you do here; then %rft open PATH opens another project")  # fmt: skip
     elif wb.names():
-        print(f"rftkit_nb: opened {DEFAULT_PROJECT_FILE} ({len(wb.rubrics)} rubrics, "
-              f"{len(wb.names()) - len(wb.rubrics)} other graders)")  # fmt: skip
+        others = len(wb.names()) - len(wb.rubrics)
+        print(f"rftkit_nb: opened {path}: {_count(len(wb.rubrics), 'rubric')}, "
+              f"{_count(others, 'other grader')}")  # fmt: skip
+
     magics = RftMagics(shell, wb)
     shell.register_magics(magics)
     _MAGICS[shell] = magics

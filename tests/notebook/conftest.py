@@ -53,6 +53,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "AZURE_")):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)  # set by Jupyter Server: tests name it themselves
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 

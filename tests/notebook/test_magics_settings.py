@@ -87,7 +87,7 @@ def test_load_ext_when_the_project_file_is_from_an_older_version_opens_it_and_li
     sh = new_shell()
 
     sh.load()
-    assert "opened rftkit.json (1 rubrics" in capsys.readouterr().out
+    assert "opened rftkit.json: 1 rubric," in capsys.readouterr().out
     assert sh.workbench.blocked is None
     assert [f.where for f in sh.cell("%rft lint").errors] == ["rubrics.tone"]
 

@@ -593,7 +593,9 @@ def test_report_when_metric_approximate_or_judge_skipped_then_notes_and_details_
     )
     g = MultiGrader(name="m", graders={"sim": sim, "q": rubric("q")}, calculate_output="(sim + q) / 2")
     report = score(g, [{"ref": "a b c", "output_text": "a b c"}], judge=False, progress=False)
-    assert any(n.startswith("sim: local gleu is unconfirmed: no published hosted score") for n in report.notes)
+    assert any(
+        n.startswith("sim: local gleu is unconfirmed: no published hosted score") for n in report.notes
+    )
     assert any(n.startswith("q: skipped (no judge configured") for n in report.notes)
     assert report.frame["q.detail"].iloc[0].startswith("no judge configured")
     assert "no judge configured" in repr(report.row(0))

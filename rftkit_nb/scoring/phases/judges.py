@@ -21,7 +21,8 @@ from rftkit_nb.scoring.runners import build_judge_request
 
 __all__ = ["NO_JUDGE_HINT", "JudgePhase", "applicability"]
 
-NO_JUDGE_HINT = "no judge configured: pass judge=Judge(...) or set OPENAI_API_KEY / AZURE_OPENAI_ENDPOINT"
+NO_JUDGE_HINT = ("no judge configured: set OPENAI_API_KEY (or AZURE_OPENAI_ENDPOINT), or name one: "
+                 "%rft score DF --judge VAR in a notebook, score(..., judge=Judge(...)) in Python")  # fmt: skip
 MASKED = "masked: the reward does not depend on it for this row"
 COSINE_MODEL = "text-embedding-3-large"  # the model OpenAI's cosine metric uses
 
