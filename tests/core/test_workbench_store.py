@@ -3,6 +3,7 @@ cannot be saved, undo, observers, open and save, and the check that nobody else 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -33,6 +34,39 @@ def test_change_when_the_file_cannot_be_written_rolls_back(tmp_path):
     with pytest.raises(ProjectFileError, match="could not write"):
         wb.add_rubric("tone", "1 = polite")
     assert wb.rubrics == {}
+
+
+def _folder_instead_of_the_file(wb: Workbench, project: Path) -> None:
+    project.unlink()
+    project.mkdir()  # the next autosave cannot read nor write it
+    wb.add_rubric("accuracy", "1 = correct")
+
+
+@pytest.mark.parametrize(
+    ("step_back", "name"),
+    [
+        pytest.param(lambda wb, project: wb.remove_cluster("no-such-cluster"), "total", id="edit-refused"),
+        pytest.param(_folder_instead_of_the_file, "total", id="autosave-failed"),
+        pytest.param(lambda wb, project: wb.undo(), "reward", id="undo-of-the-rename"),
+    ],
+)
+def test_state_when_rolled_back_or_undone_is_the_kept_objects_not_copies_rebuilt_from_json(
+    project, step_back, name
+):
+    wb = Workbench(project)
+    wb.add_grader(EXACT)
+    fmt = wb.set_formatting(name="fmt")
+    wb.add_rubric("tone", "1 = polite")
+    rubric = wb.rubrics["tone"]
+    wb.configure(name="total")
+    held = wb.to_dict()
+
+    with contextlib.suppress(ConfigError, ProjectFileError):
+        step_back(wb, project)
+    assert wb.graders["exact"][0] is EXACT
+    assert wb.formatting is fmt
+    assert wb.rubrics["tone"] is rubric
+    assert wb.to_dict() == held | {"name": name}
 
 
 def test_undo_steps_back_one_change_at_a_time_and_keeps_the_cluster_map_object():
