@@ -88,3 +88,20 @@ def test_workbench_when_imported_from_the_package_root_is_the_facade():
     from rftkit_nb.core.workbench import Workbench
 
     assert rftkit_nb.Workbench is Workbench
+
+
+# Every public attribute the Workbench had before it became a package, plus edit_clusters (the one
+# transaction its live cluster map and widgets edit through).
+WORKBENCH_SURFACE = [
+    "add_cluster", "add_grader", "add_rubric", "autosave_blocked", "blocked", "cluster_field", "clusters",
+    "configure", "edit_clusters", "example", "export", "formatting", "grader", "graders", "kind_of", "lint",
+    "load_or_empty", "name", "names", "normalize", "observe", "open", "path", "remove", "remove_cluster",
+    "rename", "rename_cluster", "rubrics", "save", "set_cluster", "set_example", "set_formatting", "summary",
+    "to_dict", "undo", "unobserve", "update",
+]  # fmt: skip
+
+
+def test_workbench_when_its_public_surface_is_listed_keeps_every_name_it_had():
+    from rftkit_nb.core.workbench import Workbench
+
+    assert sorted(n for n in dir(Workbench(path=None)) if not n.startswith("_")) == WORKBENCH_SURFACE
