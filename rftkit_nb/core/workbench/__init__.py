@@ -37,7 +37,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rftkit_nb.core.clusters import ClusterMap
 from rftkit_nb.core.files import canonical_json
@@ -70,6 +70,7 @@ from rftkit_nb.errors import ConfigError, ProjectFileError
 __all__ = ["DEFAULT_PROJECT_FILE", "INDICATOR_PREFIX", "LiveClusterMap", "RubricSpec", "Workbench"]
 
 Vet = Callable[[BaseGrader], None]
+_W = TypeVar("_W", bound="Workbench")
 
 
 class Workbench:
@@ -90,7 +91,7 @@ class Workbench:
         self._store.start()
 
     @classmethod
-    def load_or_empty(cls, path: str | os.PathLike[str] = DEFAULT_PROJECT_FILE) -> Workbench:
+    def load_or_empty(cls: type[_W], path: str | os.PathLike[str] = DEFAULT_PROJECT_FILE) -> _W:
         """Open ``path``; if it cannot be read, an empty workbench that will not autosave over it.
 
         Example::
