@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rftkit_nb.core import html as h
+from rftkit_nb.core.values import is_missing
 from rftkit_nb.errors import ConfigError
 
 __all__ = ["ClusterMap", "cluster_name", "read_path"]
@@ -36,7 +37,7 @@ def read_path(item: Mapping[str, Any], path: str) -> Any:
 
 
 def cluster_name(value: object) -> str | None:
-    """The cluster name a row's value stands for: None when absent (None or NaN), else its text.
+    """The cluster name a row's value stands for: None when missing (see :func:`is_missing`), else its text.
 
     A float that is a whole number names the cluster without ``.0``, since a pandas number column with gaps
     turns cluster 1 into 1.0. IndicatorGrader's generated source does exactly the same in the sandbox.
@@ -46,7 +47,7 @@ def cluster_name(value: object) -> str | None:
         >>> cluster_name(1.0), cluster_name(1.5), cluster_name("math"), cluster_name(float("nan"))
         ('1', '1.5', 'math', None)
     """
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

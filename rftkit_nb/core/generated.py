@@ -18,14 +18,26 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator
 
 from rftkit_nb.core.clusters import ClusterMap
 from rftkit_nb.core.graders import PythonGrader
+from rftkit_nb.core.values import weight_problem
 
-__all__ = ["FormattingGrader", "IndicatorGrader"]
+__all__ = ["FormattingGrader", "IndicatorGrader", "Weight"]
+
+
+def _weight(value: object) -> float:
+    problem = weight_problem(value)
+    if problem is not None:
+        raise ValueError(problem)  # pydantic reports it under the field's name
+    return float(value)  # type: ignore[arg-type]  # weight_problem admits only int and float
+
+
+#: A grader's weight as a pydantic field type (``weight: Weight = 1.0``), checked by the one weight rule.
+Weight = Annotated[float, BeforeValidator(_weight)]
 
 _FORMATTING_SOURCE = """\
 import json
@@ -91,7 +103,7 @@ class FormattingGrader(_GeneratedPythonGrader):
     With neither, any JSON object scores 1. A ``source`` given by the caller is kept as it is.
     """
 
-    weight: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+    weight: Weight = 0.2
     required_fields: tuple[str, ...] = ()
     json_schema: dict[str, Any] | None = None
     partial_credit: bool = True

@@ -20,9 +20,7 @@ Example::
 
 from __future__ import annotations
 
-import keyword
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, get_args
 
@@ -44,6 +42,7 @@ from rftkit_nb.core.messages import (
     is_reasoning_model,
 )
 from rftkit_nb.core.messages import ContentPart as ContentPart  # importable from here, as before the split
+from rftkit_nb.core.names import identifier_problem, is_identifier
 from rftkit_nb.core.pysource import python_source_problems, source_of
 from rftkit_nb.core.templates import find_variables, template_fields
 from rftkit_nb.errors import ConfigError, TemplateError
@@ -84,14 +83,6 @@ SimilarityMetric = Literal[
     "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l",
 ]  # fmt: skip
 SIMILARITY_METRICS: tuple[str, ...] = get_args(SimilarityMetric)
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def is_identifier(name: str) -> bool:
-    """True when ``name`` can be a formula variable (an ASCII identifier, not a Python keyword)."""
-    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
-
 
 # --- graders -----------------------------------------------------------------------------------------
 
@@ -360,8 +351,8 @@ class MultiGrader(BaseGrader):
     @classmethod
     def _keys_and_nesting(cls, v: dict[str, BaseGrader]) -> dict[str, BaseGrader]:
         for key, grader in v.items():
-            if not is_identifier(str(key)):
-                raise ValueError(f"key {key!r} is not an identifier usable in calculate_output")
+            if (problem := identifier_problem(str(key))) is not None:
+                raise ValueError(f"key {key!r} is {problem}")
             if isinstance(grader, MultiGrader):
                 raise ValueError(f"graders[{key!r}] is a multi grader; the API does not allow nesting them")
         return v

@@ -33,12 +33,12 @@ from rftkit_nb.core.graders import (
     StringCheckGrader,
     TextSimilarityGrader,
     UnknownGrader,
-    is_identifier,
-    is_reasoning_model,
 )
 from rftkit_nb.core.lint_dataset import MAX_TRAINING_ROWS as MAX_TRAINING_ROWS
 from rftkit_nb.core.lint_dataset import lint_dataset, records
-from rftkit_nb.core.pysource import free_globals, python_source_problems
+from rftkit_nb.core.messages import sampling_problems
+from rftkit_nb.core.names import identifier_problem
+from rftkit_nb.core.pysource import free_globals, has_star_import, python_source_problems
 from rftkit_nb.core.rubrics import FormattingGrader
 from rftkit_nb.core.templates import find_variables, template_fields
 from rftkit_nb.errors import FormulaError, TemplateError
@@ -215,8 +215,8 @@ def _lint_names(grader: BaseGrader, add: Any) -> None:
     """Every name in the tree is an identifier and unique: results and sub-rewards are matched by name."""
     first: dict[str, str] = {}
     for where, g in _walk(grader, grader.name):
-        if not is_identifier(g.name):
-            add("error", f"{where}.name", f"name {g.name!r} is not an identifier: use letters, digits and _")
+        if (problem := identifier_problem(g.name)) is not None:
+            add("error", f"{where}.name", f"name {g.name!r} is {problem}")
         if g.name in first:
             add(
                 "error",
@@ -278,22 +278,9 @@ def _lint_model(
             f"{where}.model",
             f"{g.model!r} is not in OpenAI's documented grader-model list (it may still work)",
         )
-    sp = getattr(g, "sampling_params", None)
-    if sp is None:
-        return
     level: Level = "error" if strict_sampling else "warning"
-    if is_reasoning_model(g.model) and sp.temperature is not None:
-        add(
-            level,
-            f"{where}.sampling_params.temperature",
-            f"{g.model!r} is a reasoning model; the guide says they reject temperature",
-        )
-    if not is_reasoning_model(g.model) and sp.reasoning_effort is not None:
-        add(
-            level,
-            f"{where}.sampling_params.reasoning_effort",
-            f"{g.model!r} is not a reasoning model; it rejects reasoning_effort",
-        )
+    for field, problem in sampling_problems(g.model, getattr(g, "sampling_params", None)):
+        add(level, f"{where}.sampling_params.{field}", problem)
 
 
 def _lint_python(g: PythonGrader, where: str, add: Any) -> None:
@@ -337,18 +324,6 @@ def _lint_free_names(source: str, tree: ast.AST, where: str, add: Any) -> None:
         f"uses {listed}, which the source neither defines nor imports (only the source is shipped): "
         "define or import them in it",
     )
-
-
-def has_star_import(tree: ast.AST) -> bool:
-    """Whether a ``from m import *`` appears anywhere (inside an ``if`` or ``try`` too): what it binds is
-    unknown until it runs.
-
-    Example::
-
-        >>> has_star_import(ast.parse("try:\\n    from math import *\\nexcept ImportError:\\n    pass"))
-        True
-    """
-    return any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree))
 
 
 def _imported_roots(tree: ast.AST) -> set[str]:

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from rftkit_nb.core.templates import find_variables
+from rftkit_nb.core.values import is_missing
 
 __all__ = ["MAX_TRAINING_ROWS", "lint_dataset", "records"]
 
@@ -26,13 +26,9 @@ def records(dataset: Any) -> list[Mapping[str, Any]]:
         [{'answer': '4'}]
     """
     if hasattr(dataset, "to_dict"):  # a DataFrame, without importing pandas here
-        # A DataFrame fills the keys a row lacks with NaN/NA: drop them so absent fields read as absent.
-        return [{k: v for k, v in row.items() if not _is_missing(v)} for row in dataset.to_dict("records")]
+        # A DataFrame fills the keys a row lacks with NaN/NA/NaT: drop them so absent fields read as absent.
+        return [{k: v for k, v in row.items() if not is_missing(v)} for row in dataset.to_dict("records")]
     return list(dataset)
-
-
-def _is_missing(value: object) -> bool:
-    return (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType"
 
 
 def lint_dataset(

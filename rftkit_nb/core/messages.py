@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DEFAULT_JUDGE_MODEL",
     "GRADER_MODELS",
     "NON_REASONING_MODEL_PREFIXES",
     "REASONING_MODEL_PREFIXES",
@@ -28,6 +29,7 @@ __all__ = [
     "OutputText",
     "SamplingParams",
     "is_reasoning_model",
+    "sampling_problems",
 ]
 
 #: Grader models OpenAI's graders guide lists (2026-06); probably stale, so only ever warned about.
@@ -42,6 +44,10 @@ GRADER_MODELS: tuple[str, ...] = (
     "o3-2025-04-16",
     "o4-mini-2025-04-16",
 )
+#: A grader model from OpenAI's documented list: cheap, non-reasoning (so no reasoning_effort).
+DEFAULT_JUDGE_MODEL = "gpt-4.1-mini-2025-04-14"
+#: A reasoning model of that list, suggested when a non-reasoning model is given reasoning_effort.
+_REASONING_EXAMPLE = "o4-mini-2025-04-16"
 #: Model name prefixes of reasoning models: these reject ``temperature``; the others reject ``reasoning_effort``.
 REASONING_MODEL_PREFIXES: tuple[str, ...] = ("o1", "o3", "o4", "gpt-5")
 #: Exceptions to REASONING_MODEL_PREFIXES: the chat-tuned gpt-5 models take temperature like gpt-4.1.
@@ -150,6 +156,36 @@ class SamplingParams(_Strict):
                 "'max_completions_tokens' (with an s)"
             )
         return data
+
+
+def sampling_problems(model: str, params: SamplingParams | None) -> list[tuple[str, str]]:
+    """What ``model`` rejects in ``params``, as ``(field, problem)`` pairs; empty when it takes them all.
+
+    Reasoning models take ``reasoning_effort`` and reject ``temperature``; the others the other way round.
+    ``RubricGrader`` refuses the first problem; ``lint()`` reports each under ``sampling_params.FIELD``.
+
+    Example::
+
+        >>> sampling_problems("o3-2025-04-16", SamplingParams(temperature=0.2))[0][0]
+        'temperature'
+        >>> sampling_problems("gpt-4.1-2025-04-14", SamplingParams(temperature=0.2))
+        []
+    """
+    if params is None:
+        return []
+    problems: list[tuple[str, str]] = []
+    if is_reasoning_model(model) and params.temperature is not None:
+        problems.append(("temperature", (
+            f"model {model!r} is a reasoning model: it takes reasoning_effort, not temperature; "
+            "remove sampling_params.temperature (set reasoning_effort instead) "
+            f"or pick a non-reasoning model such as {DEFAULT_JUDGE_MODEL!r}"
+        )))  # fmt: skip
+    if not is_reasoning_model(model) and params.reasoning_effort is not None:
+        problems.append(("reasoning_effort", (
+            f"model {model!r} is not a reasoning model: it takes temperature, not reasoning_effort; "
+            f"remove sampling_params.reasoning_effort or pick a reasoning model such as {_REASONING_EXAMPLE!r}"
+        )))  # fmt: skip
+    return problems
 
 
 def _coerce_messages(v: Any) -> Any:

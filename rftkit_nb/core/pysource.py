@@ -170,3 +170,15 @@ def _importable_from(value: object, fn: Callable[..., object]) -> str | None:
     if getattr(value, "__qualname__", name) != name or module.startswith("_"):
         return None
     return module
+
+
+def has_star_import(tree: ast.AST) -> bool:
+    """Whether a ``from m import *`` appears anywhere (inside an ``if`` or ``try`` too): what it binds is
+    unknown until it runs.
+
+    Example::
+
+        >>> has_star_import(ast.parse("try:\\n    from math import *\\nexcept ImportError:\\n    pass"))
+        True
+    """
+    return any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree))

@@ -35,7 +35,6 @@ Example (the seed README's Quick Start)::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -50,16 +49,12 @@ from pydantic import (
     model_validator,
 )
 
-from rftkit_nb.core.generated import FormattingGrader, IndicatorGrader
-from rftkit_nb.core.graders import (
-    BaseGrader,
-    Message,
-    MultiGrader,
-    ScoreModelGrader,
-    is_identifier,
-    is_reasoning_model,
-)
+from rftkit_nb.core.generated import FormattingGrader, IndicatorGrader, Weight
+from rftkit_nb.core.graders import BaseGrader, Message, MultiGrader, ScoreModelGrader
+from rftkit_nb.core.messages import DEFAULT_JUDGE_MODEL, sampling_problems
+from rftkit_nb.core.names import identifier_problem, is_identifier
 from rftkit_nb.core.templates import find_variables, first_placeholder
+from rftkit_nb.core.values import weight_problem
 from rftkit_nb.errors import ConfigError, TemplateError
 
 __all__ = [
@@ -74,8 +69,6 @@ __all__ = [
     "rubric_text_problem",
 ]
 
-#: A grader model from OpenAI's documented list: cheap, non-reasoning (so no reasoning_effort).
-DEFAULT_JUDGE_MODEL = "gpt-4.1-mini-2025-04-14"
 #: The smallest denominator the normalised formula divides by (lower only for smaller weights).
 _DENOMINATOR_FLOOR = 1e-6
 
@@ -160,7 +153,7 @@ class RubricGrader(ScoreModelGrader):
     """
 
     rubric: RubricItem
-    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    weight: Weight = 1.0
     model: str = DEFAULT_JUDGE_MODEL
     input: list[Message] = Field(default_factory=list)
     item_fields: tuple[str, ...] = ()
@@ -210,18 +203,9 @@ class RubricGrader(ScoreModelGrader):
 
     @model_validator(mode="after")
     def _sampling_suits_model(self) -> RubricGrader:
-        sp = self.sampling_params
-        if sp is not None and is_reasoning_model(self.model) and sp.temperature is not None:
-            raise ValueError(
-                f"model {self.model!r} is a reasoning model: it takes reasoning_effort, not temperature; "
-                "remove sampling_params.temperature (set reasoning_effort instead) "
-                f"or pick a non-reasoning model such as {DEFAULT_JUDGE_MODEL!r}"
-            )
-        if sp is not None and not is_reasoning_model(self.model) and sp.reasoning_effort is not None:
-            raise ValueError(
-                f"model {self.model!r} is not a reasoning model: it takes temperature, not reasoning_effort; "
-                "remove sampling_params.reasoning_effort or pick a reasoning model such as 'o4-mini-2025-04-16'"
-            )
+        problems = sampling_problems(self.model, self.sampling_params)
+        if problems:
+            raise ValueError(problems[0][1])
         return self
 
     @property
@@ -342,7 +326,7 @@ def _checked_weights(keyed: Mapping[str, BaseGrader], overrides: Mapping[str, An
     weights: dict[str, float] = {}
     for key, grader in keyed.items():
         w = overrides.get(key, getattr(grader, "weight", 1.0))
-        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+        if weight_problem(w) is not None:
             raise ValueError(f"weights[{key!r}]: grader {key!r} needs a finite weight >= 0, got {w!r}")
         weights[key] = float(w)
     return weights
@@ -353,10 +337,8 @@ def _key_by_name(graders: Sequence[BaseGrader]) -> dict[str, BaseGrader]:
     for g in graders:
         if not isinstance(g, BaseGrader):
             raise ValueError(f"graders must be grader objects, got {type(g).__name__}")
-        if not is_identifier(g.name):
-            raise ValueError(
-                f"grader name {g.name!r} cannot be a formula variable: use letters, digits and _"
-            )
+        if (problem := identifier_problem(g.name)) is not None:
+            raise ValueError(f"grader name {g.name!r} cannot be a formula variable: it is {problem}")
         if g.name in keyed:
             raise ValueError(f"two graders are named {g.name!r}; names must be unique")
         keyed[g.name] = g

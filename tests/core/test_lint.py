@@ -216,6 +216,26 @@ BROKEN = [
     ),
     pytest.param(
         _exact,
+        {
+            "dataset": pd.DataFrame(
+                {"answer": pd.to_datetime(["2025-01-01", None]), "messages": [USER_LAST] * 2}
+            )
+        },
+        [("error", "exact.reference", "absent in 1 of 2 rows (rows 1...)")],
+        id="dataframe-nat-cell-is-missing",
+    ),
+    pytest.param(
+        _exact,
+        {
+            "dataset": pd.DataFrame(
+                {"answer": pd.array([4, None], dtype="Int64"), "messages": [USER_LAST] * 2}
+            )
+        },
+        [("error", "exact.reference", "absent in 1 of 2 rows (rows 1...)")],
+        id="dataframe-na-cell-is-missing",
+    ),
+    pytest.param(
+        _exact,
         {"dataset": [{"answer": "4", "messages": [*USER_LAST, {"role": "assistant", "content": "4"}]}]},
         [("warning", "dataset.messages", "last message is not a user turn")],
         id="last-message-not-user",

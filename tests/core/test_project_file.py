@@ -1,5 +1,6 @@
-"""Reading and writing project and export files: what counts as a grader export, projects written by older
-versions, opening another project while the work is only in memory, and the composition settings."""
+"""The project file (rftkit_nb.core.workbench.project_file): its format, what counts as a grader export,
+unreadable files left untouched, projects written by older versions, opening another project while the
+work is only in memory, and the composition settings."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from rftkit_nb.core.graders import PythonGrader
-from rftkit_nb.core.project import PROJECT_FORMAT, check_python, file_kind
+from rftkit_nb.core.graders import PythonGrader, StringCheckGrader
 from rftkit_nb.core.rubrics import IndicatorGrader
 from rftkit_nb.core.workbench import Workbench
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.core.workbench.project_file import PROJECT_FORMAT, PROJECT_VERSION, file_kind
+from rftkit_nb.core.workbench.specs import check_python
+from rftkit_nb.errors import ConfigError, ProjectFileError
 
+GRADE = "def grade(sample, item):\n    return 1.0\n"
+EXACT = StringCheckGrader(
+    name="exact", input="{{ sample.output_text }}", reference="{{ item.a }}", operation="eq"
+)
 UNCLOSED = "1 = cites {{ item.source as given"
 OUTSIDE_NAMES = "def grade(sample, item):\n    return helper(sample)\n"
 SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
@@ -222,8 +228,116 @@ def test_cluster_field_when_changed_regenerates_indicators_built_on_the_live_map
 
 
 def test_file_kind_when_json_row_has_type_and_name_then_it_is_not_a_grader_export(tmp_path):
-    from rftkit_nb.core.project import file_kind
+    from rftkit_nb.core.workbench.project_file import file_kind
 
     row = tmp_path / "row.json"
     row.write_text('{"type": "essay", "name": "Ada", "text": "..."}')
     assert file_kind(row) == "other"  # so %rft export will not overwrite it without --overwrite
+
+
+# --- the file format ------------------------------------------------------------------------------
+
+
+def test_project_file_is_versioned_indented_json_with_a_trailing_newline(wb, project, design):
+    design(wb)
+    text = project.read_text()
+    data = json.loads(text)
+
+    assert list(data)[:2] == ["format", "version"]
+    assert (data["format"], data["version"]) == (PROJECT_FORMAT, PROJECT_VERSION)
+    assert text.endswith("}\n")
+    assert text.startswith('{\n  "format"')
+    assert text == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_project_file_when_reopened_restores_everything(wb, project, design):
+    design(wb)
+    wb.configure(name="final", normalize=False, cluster_field="meta.kind")
+
+    again = Workbench(project)
+    assert again.to_dict() == wb.to_dict()
+    assert again.grader() == wb.grader()
+    assert again.formatting == wb.formatting
+
+
+VALID = {"format": PROJECT_FORMAT, "version": 1, "name": "r", "normalize": True, "formatting": None,
+         "rubrics": [], "graders": [], "clusters": {"clusters": {}, "rubrics": [], "field": "cluster"}}  # fmt: skip
+
+
+RUBRIC = {
+    "name": "tone",
+    "text": "t",
+    "weight": 1.0,
+    "model": "m",
+    "range": [0, 1],
+    "input": None,
+    "item_fields": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        pytest.param(b"{", "not valid JSON", id="truncated"),
+        pytest.param(b"\x89PNG\r\n", "not valid JSON", id="binary"),
+        pytest.param(b"[]", "not an rftkit_nb project file", id="list"),
+        pytest.param(json.dumps({**VALID, "version": 2}).encode(), "newer than this rftkit_nb", id="newer"),
+        pytest.param(json.dumps({**VALID, "version": "1"}).encode(), "invalid version", id="version-string"),
+        pytest.param(
+            json.dumps({**VALID, "rubrics": [{**RUBRIC, "weight": -1}]}).encode(),
+            r"rubrics\[0\]",
+            id="bad-weight",
+        ),
+        pytest.param(
+            json.dumps({**VALID, "rubrics": [{**RUBRIC, "colour": 1}]}).encode(),
+            r"rubrics\[0\]",
+            id="unknown-key",
+        ),
+        pytest.param(
+            json.dumps({**VALID, "rubrics": [RUBRIC, RUBRIC]}).encode(), "unique", id="duplicate-rubric"
+        ),
+        pytest.param(
+            json.dumps({**VALID, "rubrics": [{**RUBRIC, "name": "1x"}]}).encode(),
+            "cannot be a formula variable",
+            id="bad-name",
+        ),
+        pytest.param(
+            json.dumps(
+                {
+                    **VALID,
+                    "graders": [{"weight": 1, "config": {"type": "python", "name": "tone", "source": GRADE}}],
+                    "rubrics": [RUBRIC],
+                }
+            ).encode(),
+            "two graders are named",
+            id="name-clash",
+        ),
+        pytest.param(
+            json.dumps({**VALID, "graders": [{"config": EXACT.config}]}).encode(),
+            r"graders\[0\]: missing 'weight'",
+            id="missing-weight",
+        ),
+        pytest.param(
+            json.dumps({**VALID, "clusters": {"field": ""}}).encode(), "clusters", id="bad-cluster-field"
+        ),
+        pytest.param(
+            json.dumps({k: v for k, v in VALID.items() if k != "name"}).encode(),
+            "missing 'name'",
+            id="missing-name",
+        ),
+    ],
+)
+def test_project_file_when_unreadable_raises_one_line_error_and_is_left_untouched(project, content, match):
+    project.write_bytes(content)
+
+    with pytest.raises(ProjectFileError, match=match) as info:
+        Workbench(project)
+    assert "\n" not in str(info.value)
+    assert project.read_bytes() == content
+
+    wb = Workbench.load_or_empty(project)
+    assert wb.blocked is not None
+    assert wb.names() == []
+    wb.add_rubric("tone", "t")  # in memory only
+    assert project.read_bytes() == content
+    assert "autosave OFF" in repr(wb)

@@ -24,6 +24,7 @@ from rftkit_nb.core.graders import (
     grader_from_config,
     is_reasoning_model,
 )
+from rftkit_nb.core.lint import lint
 from rftkit_nb.core.rubrics import (
     DEFAULT_JUDGE_MODEL,
     AggregatorGrader,
@@ -419,6 +420,26 @@ def test_rubric_grader_when_sampling_params_do_not_suit_the_model_raises_config_
 ):
     with pytest.raises(ConfigError, match=problem):
         RubricGrader(name="acc", rubric="r", model=model, sampling_params=sampling)
+
+
+@pytest.mark.parametrize(
+    ("model", "sampling", "field"),
+    [
+        pytest.param("o3-2025-04-16", {"temperature": 0.2}, "temperature", id="reasoning-with-temperature"),
+        pytest.param(
+            DEFAULT_JUDGE_MODEL, {"reasoning_effort": "low"}, "reasoning_effort", id="gpt-4.1-effort"
+        ),
+    ],
+)
+def test_rubric_grader_and_lint_when_sampling_does_not_suit_the_model_say_the_same(model, sampling, field):
+    # One rule (messages.sampling_problems): the grader refuses with the sentence lint reports.
+    judge = ScoreModelGrader(name="acc", model=model, input="Rate {{ sample.output_text }}",
+                             sampling_params=sampling)  # fmt: skip
+    [finding] = [f for f in lint(judge) if f.where.startswith("acc.sampling_params")]
+    assert finding.where == f"acc.sampling_params.{field}"
+    with pytest.raises(ConfigError) as refused:
+        RubricGrader(name="acc", rubric="r", model=model, sampling_params=sampling)
+    assert finding.message in str(refused.value)
 
 
 @pytest.mark.parametrize(

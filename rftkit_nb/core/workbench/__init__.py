@@ -5,8 +5,19 @@ optional formatting grader, the :class:`ClusterMap` and the composition settings
 one :class:`AggregatorGrader` with :meth:`Workbench.grader`. Every change is validated first (a bad input
 raises :class:`ConfigError` and changes nothing), then written atomically to the project file, then
 announced to observers, so magics, widgets and the file never disagree; :meth:`Workbench.undo` steps back.
-That machinery is in :mod:`~rftkit_nb.core.workbench_store`; the cluster matrix edits, which the live
-:attr:`Workbench.clusters` map routes to, are in :mod:`~rftkit_nb.core.workbench_clusters`.
+
+The Workbench is a facade over the parts it holds, one module each:
+
+* :mod:`.store` -- the :class:`ProjectStore`: one change at a time, autosave, undo, observers, open/save,
+  and the check that the file was not changed on disk by someone else;
+* :mod:`.project_file` -- the file format (versioned JSON) and reading it back;
+* :mod:`.specs` -- the entries and their checks (a rubric, a python grader's source, the cluster map);
+* :mod:`.clusters` -- the live cluster map :attr:`Workbench.clusters`, whose edits are Workbench changes;
+* :mod:`.compose` -- the state as one grader;
+* :mod:`.views` -- the text and HTML views.
+
+None of them imports this facade (``lint-imports`` checks it): each sees the Workbench only through a
+protocol of its public methods, or through the functions the Workbench hands it.
 
 A corrupt project file, or one from a newer version, raises :class:`ProjectFileError` and is never written
 over: :meth:`Workbench.load_or_empty` starts empty with autosave off until the work is saved elsewhere.
@@ -26,43 +37,43 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from rftkit_nb.core import workbench_view as view
 from rftkit_nb.core.clusters import ClusterMap
+from rftkit_nb.core.files import canonical_json
 from rftkit_nb.core.graders import BaseGrader, MultiGrader, PythonGrader, grader_from_config
 from rftkit_nb.core.lint import Finding, LintReport, lint
-from rftkit_nb.core.project import (
-    ProjectState,
-    RubricSpec,
-    check_identifier,
-    check_python,
-    cluster_map,
-    dumps,
-    finite_weight,
-    rubric_spec,
+from rftkit_nb.core.rubrics import DEFAULT_JUDGE_MODEL, AggregatorGrader, FormattingGrader, RubricGrader
+from rftkit_nb.core.values import finite_weight
+from rftkit_nb.core.workbench import views
+from rftkit_nb.core.workbench.clusters import (
+    Edit,
+    LiveClusterMap,
+    apply_edit,
+    hold,
+    place_rubric,
+    require_rubrics,
 )
-from rftkit_nb.core.rubrics import (
-    DEFAULT_JUDGE_MODEL,
-    AggregatorGrader,
-    FormattingGrader,
-    IndicatorGrader,
-    RubricGrader,
-    rubric_text_problem,
+from rftkit_nb.core.workbench.compose import (
+    INDICATOR_PREFIX,
+    check_composed_name,
+    check_name,
+    compose,
+    kind_of,
+    label,
 )
-from rftkit_nb.core.workbench_clusters import ClusterEdits, LiveClusterMap, place_rubric
-from rftkit_nb.core.workbench_store import DEFAULT_PROJECT_FILE
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.core.workbench.project_file import ProjectState
+from rftkit_nb.core.workbench.specs import RubricSpec, check_python, cluster_map, rubric_spec
+from rftkit_nb.core.workbench.store import DEFAULT_PROJECT_FILE, ProjectStore
+from rftkit_nb.errors import ConfigError, ProjectFileError
 
 __all__ = ["DEFAULT_PROJECT_FILE", "INDICATOR_PREFIX", "LiveClusterMap", "RubricSpec", "Workbench"]
 
-#: A rubric ``tone``'s cluster mask is the sub-grader ``applies_tone``.
-INDICATOR_PREFIX = "applies_"
 Vet = Callable[[BaseGrader], None]
-_KIND_LABELS = {"indicator": "rubric's cluster indicator", "formatting": "formatting grader"}
+_W = TypeVar("_W", bound="Workbench")
 
 
-class Workbench(ClusterEdits):
+class Workbench:
     """Rubrics, graders, formatting grader, cluster map and composition settings, autosaved to ``path``.
 
     ``path=None`` keeps everything in memory. An existing project file at ``path`` is opened (a corrupt or
@@ -70,14 +81,30 @@ class Workbench(ClusterEdits):
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = DEFAULT_PROJECT_FILE) -> None:
-        super().__init__(path)
         self.example: dict[str, Any] | None = None  # the row graders are test-run on; never saved
         self.name, self.normalize = "reward", True
         self._rubrics: dict[str, RubricSpec] = {}
         self._graders: dict[str, tuple[BaseGrader, float]] = {}
         self._formatting: FormattingGrader | None = None
         self._clusters = LiveClusterMap(self)
-        self._start()
+        self._store = ProjectStore(path, read=self._state, assign=self._assign, validate=self._validate)
+        self._store.start()
+
+    @classmethod
+    def load_or_empty(cls: type[_W], path: str | os.PathLike[str] = DEFAULT_PROJECT_FILE) -> _W:
+        """Open ``path``; if it cannot be read, an empty workbench that will not autosave over it.
+
+        Example::
+
+            >>> Workbench.load_or_empty("no-such-dir/rftkit.json").rubrics
+            {}
+        """
+        try:
+            return cls(path)
+        except ProjectFileError as e:
+            wb = cls(None)
+            wb._store.block(path, e)
+            return wb
 
     # --- what it holds ---------------------------------------------------------------------------
 
@@ -104,21 +131,39 @@ class Workbench(ClusterEdits):
         """The item field a row's cluster is read from (set it with ``configure(cluster_field=...)``)."""
         return self._clusters.field
 
+    @property
+    def path(self) -> Path | None:
+        """The project file every change is saved to (absolute); None keeps the work in memory."""
+        return self._store.path
+
+    @property
+    def blocked(self) -> ProjectFileError | None:
+        """Why autosave is off (the project file could not be read), or None while it is on."""
+        return self._store.blocked
+
+    @property
+    def autosave_blocked(self) -> str | None:
+        """While autosave is off (the project file could not be read), the one-line reminder that changes
+        are kept in memory only; None while changes are saved (or when there is no project file).
+
+        Example::
+
+            >>> Workbench(path=None).autosave_blocked is None
+            True
+        """
+        return self._store.autosave_blocked
+
+    def to_dict(self) -> dict[str, Any]:
+        """The project file's content."""
+        return self._store.to_dict()
+
     def names(self) -> list[str]:
         fmt = [self._formatting.name] if self._formatting else []
         return [*fmt, *self._rubrics, *self._graders]
 
     def kind_of(self, name: str) -> str | None:
         """``"rubric"``, ``"grader"``, ``"formatting"``, ``"indicator"`` (``applies_<rubric>``) or None."""
-        if name in self._rubrics:
-            return "rubric"
-        if name in self._graders:
-            return "grader"
-        if self._formatting is not None and self._formatting.name == name:
-            return "formatting"
-        if name.startswith(INDICATOR_PREFIX) and name[len(INDICATOR_PREFIX) :] in self._rubrics:
-            return "indicator"
-        return None
+        return kind_of(self._state(), name)
 
     # --- changes ---------------------------------------------------------------------------------
 
@@ -140,7 +185,7 @@ class Workbench(ClusterEdits):
             >>> wb.add_rubric("clarity", "1 = clear", clusters=["essay"]).type
             'score_model'
         """
-        self._check_name(name, "rubric")
+        check_name(self._state(), name, "rubric")
         if input is not None and item_fields:  # they shape only the default prompt, which input replaces
             raise ConfigError(
                 f"rubric {name!r}: item_fields (--fields) are shown by the default prompt only; "
@@ -150,9 +195,9 @@ class Workbench(ClusterEdits):
             name, text, weight, DEFAULT_JUDGE_MODEL if model is None else model, range, input, item_fields
         )
         wanted = None if clusters is None else list(dict.fromkeys(clusters))
-        with self._change(f"{'updated' if name in self._rubrics else 'added'} rubric {name!r}"):
+        with self._store.change(f"{'updated' if name in self._rubrics else 'added'} rubric {name!r}"):
             self._rubrics[name] = spec
-            self._clusters._edit(lambda cmap: place_rubric(cmap, name, wanted))
+            apply_edit(self._clusters, lambda cmap: place_rubric(cmap, name, wanted))
         return spec.grader()
 
     def update(self, name: str, **changes: Any) -> None:
@@ -187,12 +232,12 @@ class Workbench(ClusterEdits):
         g = grader_from_config(grader)  # type: ignore[arg-type]  # a grader object passes through
         if isinstance(g, MultiGrader):
             raise ConfigError(f"grader {g.name!r} is a multi grader; add its sub-graders one by one")
-        self._check_name(g.name, "grader")
+        check_name(self._state(), g.name, "grader")
         check_python(g)
         w = finite_weight(weight, f"grader {g.name!r}")
         if vet is not None:
             vet(g)
-        with self._change(f"{'updated' if g.name in self._graders else 'added'} grader {g.name!r}"):
+        with self._store.change(f"{'updated' if g.name in self._graders else 'added'} grader {g.name!r}"):
             self._graders[g.name] = (g, w)
         return g
 
@@ -215,23 +260,23 @@ class Workbench(ClusterEdits):
         options.setdefault("name", "formatting")
         if weight is not None:
             options["weight"] = finite_weight(weight, f"formatting grader {options['name']!r}")
-        self._check_name(options["name"], "formatting")
+        check_name(self._state(), options["name"], "formatting")
         fmt = FormattingGrader(**options)
         check_python(fmt)
         if vet is not None:
             vet(fmt)
-        with self._change(f"set formatting grader {fmt.name!r}"):
+        with self._store.change(f"set formatting grader {fmt.name!r}"):
             self._formatting = fmt
         return fmt
 
     def remove(self, name: str) -> str:
         """Remove a rubric (and its cluster memberships), a grader or the formatting grader; returns its kind."""
         kind = self._require(name)
-        with self._change(f"removed {_KIND_LABELS.get(kind, kind)} {name!r}"):
+        with self._store.change(f"removed {label(kind)} {name!r}"):
             if kind == "rubric":
                 del self._rubrics[name]
                 if name in self._clusters.rubrics:
-                    self._clusters._edit(lambda cmap: cmap.remove_rubric(name))
+                    apply_edit(self._clusters, lambda cmap: cmap.remove_rubric(name))
             elif kind == "grader":
                 del self._graders[name]
             else:
@@ -249,15 +294,15 @@ class Workbench(ClusterEdits):
             ('rubric', {'chat': ['warmth']})
         """
         kind = self._require(old)
-        self._check_name(new, kind)
+        check_name(self._state(), new, kind)
         if new != old and self.kind_of(new) is not None:
             raise ConfigError(f"cannot rename {old!r} to {new!r}: {new!r} already exists; pick another name")
-        with self._change(f"renamed {_KIND_LABELS.get(kind, kind)} {old!r} to {new!r}"):
+        with self._store.change(f"renamed {label(kind)} {old!r} to {new!r}"):
             if kind == "rubric":
                 self._rubrics = {new if n == old else n: replace(s, name=new) if n == old else s
                                  for n, s in self._rubrics.items()}  # fmt: skip
                 if old in self._clusters.rubrics:
-                    self._clusters._edit(lambda cmap: cmap.rename_rubric(old, new))
+                    apply_edit(self._clusters, lambda cmap: cmap.rename_rubric(old, new))
             elif kind == "grader":
                 g, w = self._graders[old]
                 renamed = (grader_from_config(g.config | {"name": new}), w)
@@ -275,20 +320,14 @@ class Workbench(ClusterEdits):
         The name follows the rules of sub-grader names and must differ from each of them.
         """
         if name is not None:
-            check_identifier(name, "the composed grader's name")
-            taken = self.kind_of(name)
-            if taken is not None:
-                label = _KIND_LABELS.get(taken, taken)
-                raise ConfigError(f"the composed grader's name {name!r} is already a {label}; pick another")
+            check_composed_name(self._state(), name)
         field = self._clusters.field if cluster_field is None else cluster_field
         moved = cluster_map(self._clusters.model_dump() | {"field": field})
-        with self._change("changed settings"):
+        with self._store.change("changed settings"):
             self.name = self.name if name is None else name
             self.normalize = self.normalize if normalize is None else bool(normalize)
-            if field != self._clusters.field:
-                self._clusters._replace(moved)
-                # Indicator graders built on this map regenerate their source from its notifications.
-                self._clusters._changed(f"cluster field set to {field!r}")
+            # Indicator graders built on this map regenerate their source from its notifications.
+            hold(self._clusters, moved, f"cluster field set to {field!r}")
 
     def set_example(self, row: Mapping[str, Any] | None) -> None:
         """Set (or clear, with None) the row graders are test-run on; kept in memory, never saved."""
@@ -299,36 +338,80 @@ class Workbench(ClusterEdits):
         except (TypeError, ValueError) as e:
             raise ConfigError(f"the example row must be plain JSON data: {e}") from None
 
+    # --- the cluster x rubric matrix (wb.clusters leads here too) ----------------------------------
+
+    def set_cluster(self, cluster: str, rubric: str, applies: bool = True) -> None:
+        """Switch one cell of the cluster x rubric matrix (an unknown cluster is created)."""
+        event = f"{'on' if applies else 'off'}: {cluster!r} x {rubric!r}"
+        self.edit_clusters(event, lambda m: m.set(cluster, rubric, applies), rubrics=[rubric])
+
+    def add_cluster(self, cluster: str, rubrics: Iterable[str] = ()) -> None:
+        """Add a cluster (a kind of row) and switch ``rubrics`` on for it."""
+        names = list(rubrics)
+        self.edit_clusters(
+            f"added cluster {cluster!r}", lambda m: m.add_cluster(cluster, names), rubrics=names
+        )
+
+    def remove_cluster(self, cluster: str) -> None:
+        """Remove a cluster: its rows then count no rubric."""
+        self.edit_clusters(f"removed cluster {cluster!r}", lambda m: m.remove_cluster(cluster))
+
+    def rename_cluster(self, old: str, new: str) -> None:
+        """Rename a cluster (as the rows' cluster field now spells it)."""
+        self.edit_clusters(f"renamed cluster {old!r} to {new!r}", lambda m: m.rename_cluster(old, new))
+
+    def edit_clusters(self, event: str, edit: Edit, *, rubrics: Iterable[str] = ()) -> None:
+        """Apply ``edit`` (a function of a :class:`ClusterMap`) to the cluster map as one change, ``event``.
+
+        The ``rubrics`` it names must be rubrics of this workbench. The edit is validated, saved, undoable
+        and announced like any other change; this is what every cluster edit, a widget's too, comes to.
+
+        Example::
+
+            >>> wb = Workbench(path=None)
+            >>> _ = wb.add_rubric("tone", "1 = polite")
+            >>> wb.edit_clusters("chat and mail", lambda m: m.add_cluster("chat", ["tone"]) or m.add_cluster("mail"))
+            >>> wb.clusters.to_dict(), wb.undo()
+            ({'chat': ['tone'], 'mail': []}, 'chat and mail')
+        """
+        require_rubrics(self._rubrics, rubrics)
+        with self._store.change(event):
+            apply_edit(self._clusters, edit)
+
+    # --- saving, undo, observers (the store's) ----------------------------------------------------
+
+    def undo(self) -> str:
+        """Restore the state before the last change; returns the change undone."""
+        return self._store.undo()
+
+    def observe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(event)`` after every change (``"added rubric 'tone'"``, ``"undo: ..."``)."""
+        self._store.observe(callback)
+
+    def unobserve(self, callback: Callable[[str], None]) -> None:
+        self._store.unobserve(callback)
+
+    def open(self, path: str | os.PathLike[str], *, discard: bool = False) -> None:
+        """Replace everything with the project file at ``path`` and autosave there from now on.
+
+        While autosave is blocked, work that is only in memory is not dropped unless ``discard=True``.
+        """
+        self._store.open(path, discard=discard)
+
+    def save(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Path:
+        """Write the project file to ``path`` (default: the current one), which becomes the autosave target.
+
+        Writing over the current file when it could not be read, or when it changed on disk since this
+        notebook read or wrote it, needs ``overwrite=True``; so does writing over any other existing file
+        (another project, someone's data): nothing is replaced silently.
+        """
+        return self._store.save(path, overwrite=overwrite)
+
     # --- composing and checking ------------------------------------------------------------------
 
     def grader(self) -> AggregatorGrader:
         """The composed grader: formatting + a judge per rubric (masked by cluster, when any) + the rest."""
-        graders: list[BaseGrader] = []
-        weights: dict[str, float] = {}
-        pairs: dict[str, str] = {}
-        fmt = self._formatting
-        if fmt is not None:
-            graders.append(fmt)
-            weights[fmt.name] = fmt.weight
-        masks = ClusterMap(**self._clusters.model_dump()) if self._clusters.clusters else None
-        for spec in self._rubrics.values():
-            graders.append(spec.grader())
-            weights[spec.name] = spec.weight
-            if masks is not None:
-                pairs[spec.name] = INDICATOR_PREFIX + spec.name
-                graders.append(
-                    IndicatorGrader(name=pairs[spec.name], rubric_name=spec.name, cluster_map=masks)
-                )
-        for name, (g, w) in self._graders.items():
-            graders.append(g)
-            weights[name] = w
-        if not graders:
-            raise ConfigError("the workbench is empty: add a rubric (%%rubric) or a grader first")
-        return AggregatorGrader(
-            name=self.name, graders=graders, rubric_to_indicator_map=pairs,  # type: ignore[arg-type]
-            normalize=self.normalize,
-            formatting_grader_name=fmt.name if fmt else None, weights=weights,
-        )  # fmt: skip
+        return compose(self._state())
 
     def lint(self, dataset: Any = None) -> LintReport:
         """Lint the composed grader (and the ``dataset`` rows, a DataFrame or dicts) plus the cluster map."""
@@ -336,12 +419,7 @@ class Workbench(ClusterEdits):
             report = lint(self.grader(), dataset=dataset)
         except ConfigError as e:
             return LintReport([Finding("error", "workbench", str(e))])
-        for spec in self._rubrics.values():  # text an older version took, kept when its file was read
-            problem = rubric_text_problem(spec.text)
-            if problem is not None:
-                report.append(Finding("error", f"rubrics.{spec.name}", f"{problem}; the judge is shown "
-                                      "each {{ as { {: fix the text and re-run its %%rubric cell"))  # fmt: skip
-        report.extend(view.cluster_findings(self, dataset))
+        report.extend(views.findings(self, dataset))
         return report
 
     def export(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -352,31 +430,16 @@ class Workbench(ClusterEdits):
         exporting grader.json again after each change is the usual loop; any other existing file may be
         someone's data, so replacing it needs ``overwrite=True``.
         """
-        return self._write_export(path, dumps(self.grader().config), overwrite=overwrite)
+        return self._store.write_export(path, canonical_json(self.grader().config), overwrite=overwrite)
 
     # --- internals -------------------------------------------------------------------------------
 
     def _state(self) -> ProjectState:
+        """The state now, as a value later edits leave alone: the store keeps it to undo or roll back to."""
+        cmap = ClusterMap(**self._clusters.model_dump())
         return ProjectState(
-            self.name, self.normalize, self._formatting, self._rubrics, self._graders, self._clusters
+            self.name, self.normalize, self._formatting, dict(self._rubrics), dict(self._graders), cmap
         )
-
-    def _check_name(self, name: object, kind: str) -> None:
-        check_identifier(name, f"{_KIND_LABELS.get(kind, kind)} name")
-        assert isinstance(name, str)
-        if self.name in (name, INDICATOR_PREFIX + name if kind == "rubric" else name):
-            needs = f"{kind} {name!r} needs the name {self.name!r} for its cluster indicator, but "
-            raise ConfigError(
-                f"{'' if self.name == name else needs}{self.name!r} is the composed grader's name; "
-                f"name the {kind} otherwise, or rename the composed grader: %rft config --name NEW_NAME"
-            )
-        taken = self.kind_of(name)
-        if taken not in (None, kind):
-            raise ConfigError(f"{name!r} is already a {_KIND_LABELS.get(taken, taken)}; "
-                              "pick another name or remove that one first")  # fmt: skip
-        if kind == "rubric" and self.kind_of(INDICATOR_PREFIX + name) not in (None, "indicator"):
-            raise ConfigError(f"rubric {name!r} needs the name {INDICATOR_PREFIX + name!r} for its cluster "
-                              "indicator, and a grader already has it; rename one of them")  # fmt: skip
 
     def _require(self, name: str) -> str:
         kind = self.kind_of(name)
@@ -385,20 +448,16 @@ class Workbench(ClusterEdits):
             raise ConfigError(f"no rubric or grader named {name!r}; names are: {names}")
         return str(kind)
 
-    def _has_work(self) -> bool:
-        return self.to_dict() != Workbench(path=None).to_dict()
-
     def _validate(self) -> None:
         if self.names():  # composing checks that names are unique identifiers and the formula builds
             self.grader()
 
     def _assign(self, state: ProjectState) -> None:
-        # The cluster map is updated in place (widgets hold it), then tells its own observers.
-        self.name, self.normalize, self._formatting, self._rubrics, self._graders, cmap = state
-        old = self._clusters.model_dump()
-        self._clusters._replace(cmap)
-        if self._clusters.model_dump() != old:
-            self._clusters._changed("reloaded")
+        # Copies, so edits never reach a state the store keeps. The cluster map is updated in place
+        # (widgets hold it), then tells its own observers.
+        self.name, self.normalize, self._formatting = state.name, state.normalize, state.formatting
+        self._rubrics, self._graders = dict(state.rubrics), dict(state.graders)
+        hold(self._clusters, state.clusters, "reloaded")
 
     # --- display ---------------------------------------------------------------------------------
 
@@ -413,7 +472,7 @@ class Workbench(ClusterEdits):
         }  # fmt: skip
 
     def __repr__(self) -> str:
-        return view.render_text(self)
+        return views.render_text(self)
 
     def _repr_html_(self) -> str:
-        return view.render_html(self)
+        return views.render_html(self)
