@@ -18,9 +18,10 @@ import pandas as pd
 
 from rftkit_nb.core import html as h
 from rftkit_nb.core.clusters import cluster_name, read_path
+from rftkit_nb.core.files import atomic_write
 from rftkit_nb.core.graders import BaseGrader
-from rftkit_nb.core.project import atomic_write
 from rftkit_nb.core.templates import template_fields
+from rftkit_nb.core.values import is_missing
 from rftkit_nb.scoring.outcomes import ERROR, NOT_APPLICABLE, SCORED, SKIPPED, STATES, JudgeCalls, Outcome
 from rftkit_nb.scoring.rows import SampleRow
 
@@ -303,7 +304,7 @@ def _stats(series: pd.Series) -> dict[str, float]:
 
 
 def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return "—"
     if isinstance(value, float):
         return f"{value:.4g}"

@@ -13,20 +13,18 @@ Example::
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rftkit_nb.core.values import is_missing
 from rftkit_nb.errors import ConfigError
 
 __all__ = ["SampleRow", "load_rows"]
 
 _SAMPLE_COLUMNS = ("output_tools", "output_json", "choices", "output_audio")
-# pandas' missing-value markers, named rather than imported (pandas is optional for this module)
-_MISSING_TYPES = frozenset({"NAType", "NaTType"})
 
 
 @dataclass(frozen=True)
@@ -99,12 +97,10 @@ def _clean(value: Any, repairs: list[str]) -> Any:
     """
     if isinstance(value, str):
         return _text(value, repairs)
-    if value is None or isinstance(value, bool | int):
-        return value
-    if type(value).__name__ in _MISSING_TYPES:
+    if is_missing(value):
         return None
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
+    if isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Mapping):
         return {str(k): _clean(v, repairs) for k, v in value.items()}
     if isinstance(value, list | tuple):
