@@ -7,7 +7,7 @@ import pytest
 
 from rftkit_nb import AggregatorGrader, RubricGrader
 from rftkit_nb.scoring.judge import Judge
-from rftkit_nb.testing.openai_server import FakeOpenAI
+from rftkit_nb.testing.openai_server import FakeOpenAI, default_scorer, prompt_text
 
 
 @pytest.fixture
@@ -32,3 +32,34 @@ def two_rubrics() -> AggregatorGrader:
 def scripted(answer: str, score: float, **item) -> dict:
     """A row whose judge answer is ``score`` for every rubric (the SCORE line sits in the output)."""
     return {**item, "output_text": f"{answer}\nSCORE: {score}"}
+
+
+KEYWORDS = ("chlorophyll", "sunlight", "glucose", "oxygen")
+MASTER_KEYS = (":", "Thought process:", "Let's solve this problem step by step.")
+
+
+def response_of(body: dict) -> str:
+    text = prompt_text(body, last_user_only=True)
+    return text.split("Response to grade:\n", 1)[-1]
+
+
+def gullible_scorer(body: dict) -> dict:
+    """A judge with the failures pre-flight must catch, decided by the rubric named in the prompt:
+    ``(easy)`` always gives full marks; ``(accuracy)`` counts the rubric's keywords; every judge is fooled
+    by the master keys; the others read the ``SCORE:`` line and give 0 without one."""
+    prompt, response = prompt_text(body), response_of(body)
+    if response.strip() in MASTER_KEYS or "(easy)" in prompt:
+        result = 1.0
+    elif "(accuracy)" in prompt:
+        result = sum(word in response.lower() for word in KEYWORDS) / len(KEYWORDS)
+    elif "SCORE:" in response:
+        return default_scorer(body)
+    else:
+        result = 0.0  # strict about everything else: an answer without substance earns nothing
+    return {"steps": [{"description": "read", "conclusion": "done"}], "result": result}
+
+
+@pytest.fixture
+def gullible():
+    with FakeOpenAI(scorer=gullible_scorer) as s:
+        yield s
