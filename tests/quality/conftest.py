@@ -63,3 +63,21 @@ def gullible_scorer(body: dict) -> dict:
 def gullible():
     with FakeOpenAI(scorer=gullible_scorer) as s:
         yield s
+
+
+def wobbly_scorer(body: dict) -> dict:
+    """``(wobbly)`` answers the SCORE line on even seeds and 1 minus it on odd seeds; others are steady."""
+    answer = default_scorer(body)
+    if "(wobbly)" in prompt_text(body) and body.get("seed", 0) % 2:
+        answer["result"] = round(1 - answer["result"], 6)
+    return answer
+
+
+def length_loving_scorer(body: dict) -> dict:
+    """``(verbose)`` pays for length (1 point per 400 characters of response); others read the SCORE line."""
+    answer = default_scorer(body)
+    if "(verbose)" in prompt_text(body):
+        answer["result"] = min(1.0, len(response_of(body)) / 400)
+    elif "(first)" in prompt_text(body):  # pays for what comes first: the position bias of arXiv 2305.17926
+        answer["result"] = 1.0 if response_of(body).startswith("Correct") else 0.0
+    return answer
