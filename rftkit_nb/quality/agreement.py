@@ -185,6 +185,8 @@ def _rubric(rubric: str, pairs: pd.DataFrame, report: Any, *, floor: float, min_
         "human": top["human"].tolist(),
         "output": [h.shorten(report.row(int(p)).output_text, 60) for p in top["position"]],
     }, index=pd.Index([int(p) for p in top["position"]], name="i"))  # fmt: skip
+    if worst_frame["cluster"].isna().all():
+        worst_frame = worst_frame.drop(columns="cluster")
     verdict, level = _verdict(rubric, overall, floor, min_labels)
     return RubricAgreement(rubric, overall, clusters, worst_frame, verdict, level)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,12 +214,19 @@ def _mean_usage(judge: Any, records: list[dict], url: str | None, key: str) -> t
     try:
         rescore(judge, records, judge=Judge(meter, cache=False))
     finally:
-        asyncio.run(meter.close())
+        _close(meter)
     if not usages:
         raise ConfigError(f"judge {judge.name!r} answered no call with usage numbers while measuring tokens; "
                           "check the endpoint, or pass tokens={...}")  # fmt: skip
     return (sum(u.get("prompt_tokens", 0) for u in usages) / len(usages),
             sum(u.get("completion_tokens", 0) for u in usages) / len(usages))  # fmt: skip
+
+
+def _close(client: Any) -> None:
+    """Close an async client from sync code, also inside a notebook whose event loop is running."""
+    worker = threading.Thread(target=lambda: asyncio.run(client.close()), name="rftkit-cost-close")
+    worker.start()
+    worker.join()
 
 
 def _endpoint(client: Any, base_url: str | None, api_key: str | None) -> tuple[str | None, str]:

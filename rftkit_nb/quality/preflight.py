@@ -62,7 +62,7 @@ class PreflightReport:
 
     def __repr__(self) -> str:
         lines = [f"PreflightReport: {len(self.flagged)} of {len(self.checks)} checks flagged"]
-        lines += [f"  [{c.level}] {c.verdict}" for c in self.checks]
+        lines += [f"  [{c.level}] {c.name}: {c.verdict}" for c in self.checks]
         lines += ["", "distribution", self.distribution.to_string(float_format=lambda x: f"{x:.3g}")]
         if len(self.probes):
             lines += ["", "probes", self.probes.to_string(float_format=lambda x: f"{x:.3g}")]
