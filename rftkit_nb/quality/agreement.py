@@ -122,8 +122,9 @@ def agreement(
     worst: int = 5,
     cluster_min: int = 5,
 ) -> AgreementReport:
-    """Compare each judged rubric of ``report`` with the human ``labels`` (a :class:`Labels` store or
-    ``{rubric: {row key: score}}``) on the rows both scored.
+    """Compare each judged rubric of ``report`` with the human ``labels`` (a :class:`Labels` store, a
+    Workbench, whose labels sit beside its project file, or ``{rubric: {row key: score}}``) on the rows
+    both scored.
 
     ``floor`` is the quadratic-weighted kappa a rubric must reach to pass; fewer than ``min_labels`` paired
     rows is a warning whatever kappa says. Clusters with fewer than ``cluster_min`` pairs are left out
@@ -134,6 +135,8 @@ def agreement(
     """
     if not 0 <= floor <= 1:
         raise ConfigError(f"agreement(floor=...) must be between 0 and 1, got {floor}")
+    if not isinstance(labels, Labels | Mapping) and hasattr(labels, "path"):
+        labels = Labels.for_project(labels)  # a Workbench: the labels saved beside its project file
     store = labels.for_rubric if isinstance(labels, Labels) else (lambda r: dict(labels.get(r, {})))
     judged = [k for k, g in report.leaves.items() if g.type in _JUDGE_TYPES]
     chosen = list(rubrics) if rubrics is not None else judged

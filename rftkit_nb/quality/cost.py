@@ -191,26 +191,26 @@ def measure_tokens(grader: Any, records: list[dict], keys: list[str], *, client:
     """Per judge in ``keys``: mean prompt and completion tokens per call, from the endpoint's ``usage``,
     and the prompt tokens the model output accounts for (real prompt minus an empty-output prompt).
 
-    Each judge scores ``records`` alone (no mask, cache off) through a metered client.
+    Each judge scores ``records`` alone (no mask, cache off) through a metered copy of the client.
     """
     if not records:
         raise ConfigError("cost() needs at least one row to measure judge tokens on (or tokens={...})")
-    url, key = _endpoint(client, base_url, api_key)
+    build = _client_builder(client, base_url, api_key)
     out = {}
     for name in keys:
-        prompt, completion = _mean_usage(leaves(grader)[name], records, url, key)
+        prompt, completion = _mean_usage(leaves(grader)[name], records, build)
         without_output, _ = _mean_usage(
-            leaves(grader)[name], [{**r, "output_text": ""} for r in records], url, key
+            leaves(grader)[name], [{**r, "output_text": ""} for r in records], build
         )
         out[name] = (prompt, completion, max(0.0, prompt - without_output))
     return out
 
 
-def _mean_usage(judge: Any, records: list[dict], url: str | None, key: str) -> tuple[float, float]:
+def _mean_usage(judge: Any, records: list[dict], build: Any) -> tuple[float, float]:
     from rftkit_nb.scoring.judge import Judge
 
     usages: list[dict] = []
-    meter = _metered_client(url, key, usages)
+    meter = build(_metered_http(usages))
     try:
         rescore(judge, records, judge=Judge(meter, cache=False))
     finally:
@@ -229,21 +229,38 @@ def _close(client: Any) -> None:
     worker.join()
 
 
-def _endpoint(client: Any, base_url: str | None, api_key: str | None) -> tuple[str | None, str]:
+def _client_builder(client: Any, base_url: str | None, api_key: str | None) -> Any:
+    """How to make an async openai client that sends through a given (metered) httpx client."""
+    import openai
+
+    if isinstance(
+        client, openai.AsyncOpenAI
+    ):  # AsyncAzureOpenAI too: endpoint, key, version and headers kept
+        return lambda http: client.copy(http_client=http)
+    if isinstance(client, openai.AzureOpenAI):
+        raise ConfigError("cost(client=...) takes an AsyncAzureOpenAI client for Azure (or set the AZURE_OPENAI_* "
+                          "variables); a sync AzureOpenAI client cannot be metered")  # fmt: skip
+    if isinstance(client, openai.OpenAI):
+        return lambda http: openai.AsyncOpenAI(
+            base_url=str(client.base_url), api_key=client.api_key, http_client=http
+        )
     if client is not None:
-        return str(client.base_url), client.api_key
-    url = base_url or os.environ.get("OPENAI_BASE_URL")
-    key = api_key or os.environ.get("OPENAI_API_KEY")
+        raise ConfigError(f"cost(client=...) got a {type(client).__name__}; pass an openai client (not a Judge: "
+                          "its cache would hide the calls)")  # fmt: skip
+    env = os.environ
+    if base_url is None and api_key is None and env.get("AZURE_OPENAI_ENDPOINT"):
+        return lambda http: openai.AsyncAzureOpenAI(http_client=http)
+    url = base_url or env.get("OPENAI_BASE_URL")
+    key = api_key or env.get("OPENAI_API_KEY")
     if url is None and key is None:
         raise ConfigError("cost() needs a judge endpoint to measure tokens: pass client=, or base_url= and "
                           "api_key=, set OPENAI_API_KEY, or give tokens={judge: (input, output)}")  # fmt: skip
-    return url, key or "no-key-needed"
+    return lambda http: openai.AsyncOpenAI(base_url=url, api_key=key or "no-key-needed", http_client=http)
 
 
-def _metered_client(base_url: str | None, api_key: str, usages: list[dict]) -> Any:
-    """An AsyncOpenAI client that records the ``usage`` of every chat completion it receives."""
+def _metered_http(usages: list[dict]) -> Any:
+    """An httpx client that records the ``usage`` of every chat completion it receives."""
     import httpx
-    import openai
 
     async def record(response: httpx.Response) -> None:
         if response.request.url.path.endswith("/chat/completions") and response.status_code == 200:
@@ -256,9 +273,8 @@ def _metered_client(base_url: str | None, api_key: str, usages: list[dict]) -> A
                 usages.append(usage)
 
     # No kept-alive connections: score() runs each call on its own event loop.
-    http = httpx.AsyncClient(event_hooks={"response": [record]}, limits=httpx.Limits(max_keepalive_connections=0),
+    return httpx.AsyncClient(event_hooks={"response": [record]}, limits=httpx.Limits(max_keepalive_connections=0),
                              timeout=60.0)  # fmt: skip
-    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key, http_client=http)
 
 
 def _cell(value: Any) -> str:

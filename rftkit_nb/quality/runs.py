@@ -57,12 +57,12 @@ def leaf_ranges(grader: BaseGrader) -> dict[str, tuple[float, float]]:
 
 
 def rescore(grader: BaseGrader, rows: Any, *, judge: Any = None, output: str = "output_text", cache: Any = True,
-            cluster_field: str | None = None) -> Any:  # fmt: skip
+            cluster_field: str | None = None, limit: int | None = None) -> Any:  # fmt: skip
     """``score()`` without a progress bar (the lab runs several scorings per call)."""
     from rftkit_nb.scoring.engine import score
 
     return score(grader, rows, judge=judge, output=output, cache=cache, progress=False,
-                 cluster_field=cluster_field)  # fmt: skip
+                 cluster_field=cluster_field, limit=limit)  # fmt: skip
 
 
 def score_columns(report: Any) -> pd.DataFrame:

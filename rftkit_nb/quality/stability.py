@@ -112,8 +112,7 @@ def stability(
     runs: dict[str, list[np.ndarray]] = {key: [] for key in [*keys, "reward"]}
     for seed in range(k):
         seeded = grader_from_config(_seeded(composed.config, seed, temperature, notes))
-        report = rescore(seeded, rows if limit is None else _head(rows, limit), judge=judge, output=output,
-                         cluster_field=cluster_field)  # fmt: skip
+        report = rescore(seeded, rows, judge=judge, output=output, cluster_field=cluster_field, limit=limit)
         frame = report.frame
         for key in keys:
             scores = frame[f"{key}.score"].astype("float64")
@@ -122,14 +121,6 @@ def stability(
     matrices = {key: np.column_stack(columns) for key, columns in runs.items()}
     table = pd.DataFrame({key: _figures(m, threshold) for key, m in matrices.items()}).T
     return StabilityReport(k, threshold, table, matrices, sorted(set(notes)))
-
-
-def _head(rows: Any, limit: int) -> Any:
-    if hasattr(rows, "iloc"):
-        return rows.iloc[:limit]
-    if isinstance(rows, list | tuple):
-        return list(rows)[:limit]
-    return rows  # a JSONL path: score()'s own limit would need another argument; score all of it
 
 
 def _seeded(config: dict, seed: int, temperature: float | None, notes: list[str]) -> dict:

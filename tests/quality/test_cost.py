@@ -173,3 +173,33 @@ def test_price_table_when_loaded_from_json_then_user_prices_are_used(tmp_path):
         None,
     )
     assert "as of 2027-01-01" in repr(table)
+
+
+@pytest.mark.parametrize(
+    "kind", [pytest.param("async", id="async-client"), pytest.param("sync", id="sync-client")]
+)
+def test_cost_when_an_openai_client_is_given_then_its_endpoint_and_key_are_metered(server, kind):
+    import openai
+
+    from rftkit_nb.testing.openai_server import fingerprint
+
+    cls = openai.AsyncOpenAI if kind == "async" else openai.OpenAI
+    client = cls(base_url=server.base_url, api_key="sk-test-client-key")
+    report = cost(two_rubrics(), rows(2), epochs=1, samples_per_prompt=1, client=client, prices=ROUND)
+    assert report.frame.loc["tone", "in_per_call"] > 0
+    assert {r.headers.get("authorization") for r in server.requests} == {
+        fingerprint("Bearer sk-test-client-key")
+    }
+
+
+def test_cost_when_given_a_judge_then_refused_naming_the_cache():
+    from rftkit_nb.scoring.judge import Judge
+
+    with pytest.raises(ConfigError, match="not a Judge"):
+        cost(
+            two_rubrics(),
+            rows(1),
+            epochs=1,
+            samples_per_prompt=1,
+            client=Judge(base_url="http://127.0.0.1:9/v1", api_key="k", cache=False),
+        )
