@@ -54,7 +54,7 @@ class PreflightReport:
     variance_share: pd.Series  # each sub-grader's share of the reward's variance
     probes: pd.DataFrame  # per probe: mean reward, ratio to the real answers, per-rubric means, flagged
     report: Any  # the ScoreReport of the real rows (report.row(i) explains one)
-    rewards: list[float] = field(default_factory=list)
+    rewards: list[float | None] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[Check]:

@@ -20,6 +20,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Comparison:
     confusion: list[list[int]] = field(default_factory=list)  # rows: human level, columns: judge level
 
 
-def infer_step(values: Sequence[float]) -> float:
+def infer_step(values: Sequence[float] | np.ndarray) -> float:
     """The label step: the smallest gap between distinct labels (1.0 when there is only one label).
 
     >>> infer_step([0, 0.5, 1, 1])
@@ -132,7 +133,7 @@ def _kappa(human: np.ndarray, judge: np.ndarray, levels: list[int]) -> float | N
     return None if math.isnan(value) else float(value)
 
 
-def _alpha(a: np.ndarray, b: np.ndarray, level: str) -> float | None:
+def _alpha(a: np.ndarray, b: np.ndarray, level: Literal["interval", "ordinal"]) -> float | None:
     import krippendorff
 
     values = np.concatenate([a, b])
