@@ -51,7 +51,7 @@ def _labels(ctx: Context) -> Any:
     arg("rows", metavar="DF", help="a DataFrame or list of dicts variable, or a JSONL file"),
     arg("--rubric", required=True, metavar="NAME", help="the rubric to label (one of the workbench's)"),
     arg("--step", type=float, default=None, metavar="S", help="the distance between scores (default: from the range)"),
-    arg("--limit", type=int, default=None, metavar="N", help="label only the first N rows"),
+    arg("--limit", type=int, default=200, metavar="N", help="label the first N rows (default 200: every row is sent to the page)"),
     arg("--output-column", default="output_text", metavar="C", help="the column holding the model output"),
 )  # fmt: skip
 def label(ctx: Context, args: argparse.Namespace) -> Any:
@@ -61,9 +61,13 @@ def label(ctx: Context, args: argparse.Namespace) -> Any:
     if spec is None:
         known = ", ".join(ctx.workbench.rubrics) or "(none yet: add one with %%rubric)"
         raise UsageError(f"no rubric {args.rubric!r} in this notebook; rubrics are: {known}")
+    if args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
     rows = _rows(ctx, args.rows)
-    if args.limit is not None:
-        rows = rows[: args.limit] if hasattr(rows, "__getitem__") and not isinstance(rows, str) else rows
+    if hasattr(rows, "iloc"):
+        rows = rows.iloc[: args.limit]
+    elif isinstance(rows, list | tuple):
+        rows = list(rows)[: args.limit]
     return LabellingWidget(rows, spec.name, _labels(ctx), rubric_text=spec.text, output=args.output_column,
                            choices=label_steps(*spec.range, step=args.step))  # fmt: skip
 

@@ -116,6 +116,7 @@ def preflight(
     frame = real.frame
     reward = frame["reward"].astype("float64")
     checks: list[Check] = []
+    _missing_rewards(real, reward, checks)
     distribution = _distribution(frame, composed, saturation, checks)
     groups = _groups(real, reward, samples_per_prompt, constant_groups, checks)
     scores = score_columns(real)
@@ -128,6 +129,18 @@ def preflight(
     table = _probes(composed, real, chosen, probe_rows, fraction, judge, cache, cluster_field, checks)
     return PreflightReport(checks, distribution, groups, correlation, share, table, real,
                            [None if pd.isna(r) else float(r) for r in reward])  # fmt: skip
+
+
+def _missing_rewards(real: Any, reward: pd.Series, checks: list[Check]) -> None:
+    """Rows whose reward could not be computed make every later figure partial: say so first."""
+    missing = int(reward.isna().sum())
+    if not missing:
+        return
+    notes = [n for n in real.frame["note"] if n]
+    why = f" (e.g. {h.shorten(notes[0], 120)})" if notes else ""
+    level = "error" if missing == len(reward) else "warning"
+    checks.append(Check("rewards", level, f"{missing} of {len(reward)} rows have no reward{why}; the checks "
+                        "below cover only the others"))  # fmt: skip
 
 
 def _distribution(frame: pd.DataFrame, grader: Any, saturation: float, checks: list[Check]) -> pd.DataFrame:
@@ -231,6 +244,9 @@ def _probes(grader: Any, real: Any, names: list[str], n: int, fraction: float, j
     real_reward = real.frame["reward"].astype("float64").iloc[positions].mean()
     real_scores = score_columns(real).iloc[positions].mean()
     probe_scores, probe_reward = score_columns(probed), probed.frame["reward"].astype("float64")
+    if not real_reward > 0:  # NaN (no reward computed) or 0: no ratio to hold a probe against
+        checks.append(Check("probes", "warning", f"the real answers' reward is {real_reward:.3g} on the probed rows: "
+                            "the probes cannot be compared with it"))  # fmt: skip
     rows = {}
     for i, name in enumerate(outputs):
         part = slice(i * len(base), (i + 1) * len(base))
@@ -249,7 +265,7 @@ def _probes(grader: Any, real: Any, names: list[str], n: int, fraction: float, j
             checks.append(Check(f"probe: {name}", "error", f"scores {mean:.3g}, {ratio:.0%} of the real answers' "
                                 f"{real_reward:.3g}{via}: the reward can be gamed this way"))  # fmt: skip
     clean = [n for n in names if not rows[n]["flagged"]]
-    if clean:
+    if clean and real_reward > 0:
         checks.append(Check("probes", "ok", f"{len(clean)} of {len(names)} probes earn at most {fraction:.0%} of the "
                             f"real reward: {', '.join(clean)}"))  # fmt: skip
     table = pd.DataFrame(rows).T

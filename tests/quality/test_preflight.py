@@ -130,3 +130,11 @@ def test_preflight_when_displayed_then_verdicts_escaped_html_and_a_plot(fooled):
     assert "&lt;tone&gt;" in html
     assert "<tone>" not in html
     assert "checks flagged" in repr(report)
+
+
+def test_preflight_when_no_judge_is_configured_then_no_reward_is_an_error_not_a_pass():
+    report = preflight(rubric("tone"), answers(4), judge=False, probes=["empty"])
+    assert check(report, "rewards").level == "error"
+    assert "4 of 4 rows have no reward" in check(report, "rewards").verdict
+    probes = [c for c in report.checks if c.name == "probes"]
+    assert [c.level for c in probes] == ["warning"]  # never "ok" against a reward that does not exist

@@ -114,3 +114,8 @@ def test_help_when_listed_then_the_quality_commands_are_there(shells):
     for name in ("label", "calibrate", "preflight", "cost"):
         assert f"%rft {name}" in text
     assert os.environ["OPENAI_API_KEY"] not in text
+
+
+def test_label_when_limit_given_then_only_the_first_rows_are_sent(shells):
+    widget = shells().cell("%rft label df --rubric tone --limit 5")
+    assert len(widget.rows) == 5
