@@ -63,13 +63,8 @@ def label(ctx: Context, args: argparse.Namespace) -> Any:
         raise UsageError(f"no rubric {args.rubric!r} in this notebook; rubrics are: {known}")
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
-    rows = _rows(ctx, args.rows)
-    if hasattr(rows, "iloc"):
-        rows = rows.iloc[: args.limit]
-    elif isinstance(rows, list | tuple):
-        rows = list(rows)[: args.limit]
-    return LabellingWidget(rows, spec.name, _labels(ctx), rubric_text=spec.text, output=args.output_column,
-                           choices=label_steps(*spec.range, step=args.step))  # fmt: skip
+    return LabellingWidget(_rows(ctx, args.rows), spec.name, _labels(ctx), rubric_text=spec.text,
+                           output=args.output_column, limit=args.limit, choices=label_steps(*spec.range, step=args.step))  # fmt: skip
 
 
 @command(

@@ -48,7 +48,8 @@ def label_steps(low: float, high: float, step: float | None = None) -> list[floa
 
 
 class LabellingWidget(anywidget.AnyWidget):
-    """Label ``rows`` (a DataFrame, dicts or a JSONL path) for ``rubric`` into the ``labels`` store."""
+    """Label ``rows`` (a DataFrame, dicts or a JSONL path; the first ``limit``) for ``rubric`` into the
+    ``labels`` store. ``choices`` are the score buttons (see :func:`label_steps`)."""
 
     _esm = STATIC / "labelling.js"
     _css = STATIC / "labelling.css"
@@ -62,8 +63,9 @@ class LabellingWidget(anywidget.AnyWidget):
     notice = t.Unicode("").tag(sync=True)
 
     def __init__(self, rows: Any, rubric: str, store: Labels, *, rubric_text: str = "",
-                 choices: list[float] | None = None, output: str = "output_text", **kwargs: Any) -> None:  # fmt: skip
-        sample_rows = load_rows(rows, output=output)
+                 choices: list[float] | None = None, output: str = "output_text", limit: int | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
+        sample_rows = load_rows(rows, output=output, limit=limit)
         shown = [_shown(r) for r in sample_rows]
         mine = store.for_rubric(rubric)
         current = {r["key"]: mine[r["key"]] for r in shown if r["key"] in mine}
