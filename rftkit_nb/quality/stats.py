@@ -24,7 +24,9 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Comparison", "compare", "infer_step"]
+from rftkit_nb.errors import ConfigError
+
+__all__ = ["Comparison", "compare", "infer_step", "require_statistics"]
 
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -70,6 +72,7 @@ def compare(
     ``step`` is the distance between label levels (inferred from the human labels when None); judge
     scores are rounded to the nearest level (from the lowest human label) for the discrete figures.
     """
+    require_statistics()
     j, hu = np.asarray(judge, dtype=float), np.asarray(human, dtype=float)
     if j.shape != hu.shape or j.ndim != 1:
         raise ValueError("judge and human scores must be two sequences of the same length")
@@ -99,6 +102,15 @@ def compare(
         levels=[origin + lv * step for lv in levels],
         confusion=_confusion(hl, jl, levels),
     )
+
+
+def require_statistics() -> None:
+    """ConfigError naming the extra to install when scipy, scikit-learn or krippendorff is missing."""
+    import importlib.util
+
+    missing = [m for m in ("scipy", "sklearn", "krippendorff") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"the quality lab needs {', '.join(missing)}: pip install 'rftkit-nb[quality]'")
 
 
 def _level(values: np.ndarray, origin: float, step: float) -> np.ndarray:

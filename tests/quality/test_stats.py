@@ -114,3 +114,17 @@ def test_compare_when_one_pair_then_undefined_figures_are_none():
 )
 def test_infer_step_when_labels_given_then_smallest_gap(values, step):
     assert infer_step(values) == step
+
+
+def test_require_statistics_when_a_library_is_missing_then_config_error_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from rftkit_nb.errors import ConfigError
+    from rftkit_nb.quality.stats import require_statistics
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "krippendorff" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"needs krippendorff: pip install 'rftkit-nb\[quality\]'"):
+        require_statistics()
