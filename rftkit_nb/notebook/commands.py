@@ -355,3 +355,6 @@ def parse_names(text: str) -> list[str]:
     if not names:  # argparse shows this message as it is
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
     return names
+
+
+from rftkit_nb.notebook import quality_commands  # noqa: E402, F401  (registers %rft label, calibrate, preflight, cost)
