@@ -85,7 +85,7 @@ class BiasReport:
 
 
 def bias(grader: Any, rows: Any, *, judge: Any = None, limit: int = 20, tolerance: float = 0.1,
-         output: str = "output_text", cache: Any = True) -> BiasReport:  # fmt: skip
+         output: str = "output_text", cache: Any = None) -> BiasReport:  # fmt: skip
     """Score the real rows, the first ``limit`` padded and reordered, and compare per judged rubric."""
     composed, cluster_field = as_grader(grader)
     real = rescore(composed, rows, judge=judge, output=output, cache=cache, cluster_field=cluster_field)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rftkit_nb.core import html as h
-from rftkit_nb.core.project import atomic_write
+from rftkit_nb.core.files import atomic_write
 from rftkit_nb.errors import ConfigError
 from rftkit_nb.scoring.rows import SampleRow, load_rows
 

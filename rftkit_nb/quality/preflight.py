@@ -98,7 +98,7 @@ def preflight(
     saturation: float = 0.8,
     redundant: float = 0.9,
     constant_groups: float = 0.5,
-    cache: Any = True,
+    cache: Any = None,
 ) -> PreflightReport:
     """Score ``rows`` and the probes with ``grader`` (a grader or a Workbench) and check the reward.
 

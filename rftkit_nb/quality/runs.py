@@ -9,13 +9,11 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
-from rftkit_nb.errors import ConfigError
+from rftkit_nb.core.graders import BaseGrader, MultiGrader
 
 __all__ = ["as_grader", "judge_keys", "leaf_ranges", "leaves", "rescore", "score_columns"]
 
@@ -23,14 +21,10 @@ JUDGE_TYPES = ("score_model", "label_model")
 
 
 def as_grader(grader: Any) -> tuple[BaseGrader, str | None]:
-    """The grader to run and the cluster field: from a grader, a config dict, or a Workbench."""
-    if isinstance(grader, BaseGrader):
-        return grader, None
-    if isinstance(grader, Mapping):
-        return grader_from_config(grader), None
-    if callable(getattr(grader, "grader", None)):
-        return grader.grader(), getattr(grader, "cluster_field", None)
-    raise ConfigError(f"cannot check a {type(grader).__name__}: pass a grader, a config dict or a Workbench")
+    """The grader to run (as ``score()`` resolves it) and the cluster field a Workbench names."""
+    from rftkit_nb.scoring.engine import as_grader as resolve
+
+    return resolve(grader), getattr(grader, "cluster_field", None)
 
 
 def leaves(grader: BaseGrader) -> dict[str, BaseGrader]:
@@ -56,13 +50,17 @@ def leaf_ranges(grader: BaseGrader) -> dict[str, tuple[float, float]]:
     return out
 
 
-def rescore(grader: BaseGrader, rows: Any, *, judge: Any = None, output: str = "output_text", cache: Any = True,
+def rescore(grader: BaseGrader, rows: Any, *, judge: Any = None, output: str = "output_text", cache: Any = None,
             cluster_field: str | None = None, limit: int | None = None) -> Any:  # fmt: skip
-    """``score()`` without a progress bar (the lab runs several scorings per call)."""
+    """``score()`` without a progress bar (the lab runs several scorings per call).
+
+    ``cache`` applies to a judge score() builds (None: score()'s default); a Judge keeps its own.
+    """
     from rftkit_nb.scoring.engine import score
 
-    return score(grader, rows, judge=judge, output=output, cache=cache, progress=False,
-                 cluster_field=cluster_field, limit=limit)  # fmt: skip
+    options = {} if cache is None else {"cache": cache}
+    return score(grader, rows, judge=judge, output=output, progress=False, cluster_field=cluster_field,
+                 limit=limit, **options)  # fmt: skip
 
 
 def score_columns(report: Any) -> pd.DataFrame:

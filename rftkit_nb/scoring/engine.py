@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from rftkit_nb.scoring.judge.cache import CacheSpec
     from rftkit_nb.scoring.sandbox import Sandbox
 
-__all__ = ["ascore", "score"]
+__all__ = ["as_grader", "ascore", "score"]
 
 
 def score(
@@ -101,7 +101,7 @@ async def _ascore(
     grader: GraderSource, rows: RowsSource, options: ScoreOptions, cancel: threading.Event | None
 ) -> ScoreReport:
     cluster_field = options.cluster_field or getattr(grader, "cluster_field", None) or "cluster"
-    resolved = _as_grader(grader)
+    resolved = as_grader(grader)
     sample_rows = load_rows(rows, output=options.output, limit=options.limit)
     run = _Run(resolved, sample_rows, cancel or threading.Event(), options, cluster_field)
     try:
@@ -113,7 +113,8 @@ async def _ascore(
     return run.report()
 
 
-def _as_grader(grader: GraderSource) -> BaseGrader:
+def as_grader(grader: GraderSource) -> BaseGrader:
+    """The grader ``score()`` runs for ``grader``: a grader, its config dict, or a Workbench's composed one."""
     if isinstance(grader, BaseGrader):
         return grader
     if isinstance(grader, Mapping):

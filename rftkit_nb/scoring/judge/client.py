@@ -55,7 +55,8 @@ def _async_twin(client: Any) -> Any:
     """A new async client with a client's endpoint, credentials, headers and query.
 
     Async clients are copied too: connections belong to the event loop that opened them and fail with
-    "Event loop is closed" on any other. A custom ``http_client`` is not carried over.
+    "Event loop is closed" on any other. An async client's own ``http_client`` (a proxy, a transport,
+    event hooks) is carried over, as the SDK's ``copy()`` does: it must then work on score()'s loop.
     """
     openai = import_openai()
     query = dict(getattr(client, "_custom_query", {}) or {})
@@ -65,6 +66,10 @@ def _async_twin(client: Any) -> Any:
         "project": client.project,
         "default_headers": dict(getattr(client, "_custom_headers", {}) or {}) or None,
     }
+    http = getattr(client, "_client", None)
+    default = getattr(getattr(openai, "_base_client", None), "AsyncHttpxClientWrapper", ())
+    if isinstance(client, openai.AsyncOpenAI) and http is not None and not isinstance(http, default):
+        common["http_client"] = http
     if isinstance(client, openai.AzureOpenAI | openai.AsyncAzureOpenAI):
         token = getattr(client, "_azure_ad_token", None)
         provider = getattr(client, "_azure_ad_token_provider", None)
