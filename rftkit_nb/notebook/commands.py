@@ -121,9 +121,18 @@ def show(ctx: Context, args: argparse.Namespace) -> Workbench:
     return ctx.workbench
 
 
-@command("clusters", "the cluster x rubric matrix (which rubrics count for which rows)")
+@command(
+    "clusters",
+    "the cluster x rubric matrix (which rubrics count for which rows), as an editable widget",
+    arg("rows", nargs="?", default=None, metavar="DF", help="a DataFrame or list of dicts: its rows per cluster"),
+)
 def clusters(ctx: Context, args: argparse.Namespace) -> Any:
-    return ctx.workbench.clusters
+    from rftkit_nb.notebook.widgets.cluster_matrix import ClusterMatrix  # anywidget loads on first use
+
+    matrix = ClusterMatrix(ctx.workbench)
+    if args.rows is not None:
+        matrix.attach(lookup(ctx, args.rows, "a DataFrame or a list of dicts"))
+    return matrix
 
 
 @command(
@@ -149,8 +158,12 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     judge = None if args.judge is None else lookup(ctx, args.judge, "a Judge or an openai client")
-    return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
-                     cluster_field=wb.cluster_field)  # fmt: skip
+    report = run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
+                       cluster_field=wb.cluster_field)  # fmt: skip
+    from rftkit_nb.notebook.widgets.explorable import explorable
+
+    # Still a ScoreReport (report = %rft score df); shown, it is the explorer where widgets render.
+    return explorable(report)
 
 
 @command(

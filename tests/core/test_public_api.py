@@ -13,6 +13,7 @@ import rftkit_nb
 PUBLIC = [
     "AggregatorGrader",
     "ClusterMap",
+    "ClusterMatrix",
     "FormattingGrader",
     "IndicatorGrader",
     "Judge",
@@ -22,6 +23,7 @@ PUBLIC = [
     "RubricGrader",
     "RubricItem",
     "ScoreModelGrader",
+    "ScoreExplorer",
     "ScoreReport",
     "StringCheckGrader",
     "TextSimilarityGrader",
