@@ -71,6 +71,7 @@ class ClusterMatrix(anywidget.AnyWidget):
         self._items: list[Mapping[str, Any]] | None = None
         self._counted_field: str | None = None
         self._seq = 0
+        self._applying = False  # an edit of this matrix is under way (its own notice follows)
         super().__init__(**kwargs)
         self.can_add_rubrics = self._workbench is None
         self._pull()
@@ -132,6 +133,8 @@ class ClusterMatrix(anywidget.AnyWidget):
 
     def _on_source_change(self, event: str) -> None:
         self._pull()
+        if not self._applying:  # a change made elsewhere (a magic, undo, Python): say what it was
+            self._say("info", event)
 
     def _on_membership(self, change: dict[str, Any]) -> None:
         wanted, held = change["new"], self.cluster_map.to_dict()
@@ -165,6 +168,7 @@ class ClusterMatrix(anywidget.AnyWidget):
         self._apply([lambda: method(*args)], done)
 
     def _apply(self, edits: list[Callable[[], None]], done: str) -> None:
+        self._applying = True
         try:
             for edit in edits:
                 edit()
@@ -173,6 +177,7 @@ class ClusterMatrix(anywidget.AnyWidget):
         else:
             self._say("ok", done)
         finally:
+            self._applying = False
             self._pull()  # a refused edit springs back: the traits show the source again
 
     def _say(self, level: str, text: str) -> None:

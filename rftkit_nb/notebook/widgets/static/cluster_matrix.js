@@ -196,9 +196,10 @@ function render({ model, el }) {
 
   function noticeLine() {
     const notice = model.get("notice");
-    const line = h("div", { class: "rftkit-notice", role: "status", "aria-live": "polite" });
+    const line = h("div", { class: "rftkit-notice", role: "status", "aria-live": "polite",
+                            "data-seq": String((notice && notice.seq) || 0) });
     if (notice && notice.text) {
-      line.classList.add(notice.level === "error" ? "rftkit-error" : "rftkit-ok");
+      line.classList.add({ error: "rftkit-error", ok: "rftkit-ok" }[notice.level] || "rftkit-info");
       line.textContent = notice.text;
     }
     return line;
