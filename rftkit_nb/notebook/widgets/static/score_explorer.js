@@ -291,6 +291,7 @@ function render({ model, el }) {
   }
 
   function selectRow(position) {
+    if (position === model.get("selected")) return; // its detail is already shown
     model.set("selected", position);
     model.save_changes();
     detail.replaceChildren(h("div", { class: "rftkit-sub" }, "loading…"));
