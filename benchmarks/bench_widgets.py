@@ -26,12 +26,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rftkit_nb.core.graders import MultiGrader, StringCheckGrader  # noqa: E402
-from rftkit_nb.core.workbench import Workbench  # noqa: E402
-from rftkit_nb.notebook.widgets import ClusterMatrix, ScoreExplorer  # noqa: E402
-from rftkit_nb.scoring.report import ScoreReport  # noqa: E402
-from rftkit_nb.scoring.rows import SampleRow  # noqa: E402
-from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, Outcome  # noqa: E402
+from rftkit_nb.core.graders import MultiGrader, StringCheckGrader
+from rftkit_nb.core.workbench import Workbench
+from rftkit_nb.notebook.widgets import ClusterMatrix, ScoreExplorer
+from rftkit_nb.scoring.report import ScoreReport
+from rftkit_nb.scoring.rows import SampleRow
+from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, Outcome
 
 
 def project_file(path: Path, n: int, density: float) -> Path:
@@ -40,7 +40,9 @@ def project_file(path: Path, n: int, density: float) -> Path:
     step = max(1, round(1 / density))
     spec = {"text": "1 = good", "weight": 1.0, "model": "gpt-4.1-mini-2025-04-14", "range": [0.0, 1.0],
             "input": None, "item_fields": []}  # fmt: skip
-    clusters = {f"cluster_{i:03d}": [r for j, r in enumerate(rubrics) if (i + j) % step == 0] for i in range(n)}
+    clusters = {
+        f"cluster_{i:03d}": [r for j, r in enumerate(rubrics) if (i + j) % step == 0] for i in range(n)
+    }
     project = {"format": "rftkit_nb-project", "version": 1, "name": "reward", "normalize": True,
                "formatting": None, "rubrics": [{"name": r, **spec} for r in rubrics], "graders": [],
                "clusters": {"clusters": clusters, "rubrics": rubrics, "field": "cluster"}}  # fmt: skip

@@ -21,8 +21,11 @@ FLOORS: dict[str, dict[str, tuple[str, float]]] = {
     "bench_judge": {"first_pct_of_ideal": (">=", 50), "cached_speedup": (">=", 10)},
     "bench_memory": {"self_mb": ("<=", 1024)},
     "bench_load_ext": {"added_s": ("<=", 0.6)},
-    "bench_widgets": {"matrix_build_ms": ("<=", 500), "matrix_state_kb": ("<=", 200),
-                      "explorer_large_open_s": ("<=", 10)},  # fmt: skip
+    "bench_widgets": {
+        "matrix_build_ms": ("<=", 500),
+        "matrix_state_kb": ("<=", 200),
+        "explorer_large_open_s": ("<=", 10),
+    },
 }
 
 

@@ -124,7 +124,13 @@ def show(ctx: Context, args: argparse.Namespace) -> Workbench:
 @command(
     "clusters",
     "the cluster x rubric matrix (which rubrics count for which rows), as an editable widget",
-    arg("rows", nargs="?", default=None, metavar="DF", help="a DataFrame or list of dicts: its rows per cluster"),
+    arg(
+        "rows",
+        nargs="?",
+        default=None,
+        metavar="DF",
+        help="a DataFrame or list of dicts: its rows per cluster",
+    ),
 )
 def clusters(ctx: Context, args: argparse.Namespace) -> Any:
     from rftkit_nb.notebook.widgets.cluster_matrix import ClusterMatrix  # anywidget loads on first use

@@ -80,9 +80,11 @@ class Lab:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited: {self.log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
-                    return
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2),
+            ):
+                return
             time.sleep(0.3)
         raise RuntimeError(f"JupyterLab did not start in {STARTUP_S} s: {self.log.read_text()[-2000:]}")
 

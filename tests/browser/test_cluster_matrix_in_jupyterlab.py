@@ -34,7 +34,7 @@ def checked(grid, row: int, col: int) -> str:
 
 def wait_checked(page, row: int, col: int, value: str) -> None:
     page.wait_for_function(
-        "([r, c, v]) => document.querySelector(`.rftkit-matrix td[data-row=\"${r}\"][data-col=\"${c}\"]`)"
+        '([r, c, v]) => document.querySelector(`.rftkit-matrix td[data-row="${r}"][data-col="${c}"]`)'
         "?.getAttribute('aria-checked') === v",
         arg=[row, col, value],
     )
@@ -66,7 +66,8 @@ def test_matrix_in_jupyterlab_when_clicked_typed_and_changed_from_python(noteboo
     grid = widget.get_by_role("grid")
     assert grid.get_attribute("data-lm-suppress-shortcuts") == "true"
     assert grid.locator('[role="gridcell"][aria-checked]').count() == 4  # 2 clusters x 2 rubrics
-    assert checked(grid, 0, 0) == "true" and checked(grid, 1, 0) == "false"
+    assert checked(grid, 0, 0) == "true"
+    assert checked(grid, 1, 0) == "false"
 
     # The XSS sample: a cluster of the data, offered as an addition, shown as text.
     chip = widget.get_by_role("button", name=f"add cluster {XSS}")

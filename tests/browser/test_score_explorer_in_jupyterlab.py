@@ -81,7 +81,11 @@ def test_explorer_in_jupyterlab_when_sorted_filtered_selected_and_compared(noteb
     output.wait_for()
     assert output.inner_text().startswith(XSS)
     assert widget.locator("img").count() == 0
-    assert widget.locator('.rftkit-detail [data-grader="tone"] summary').inner_text().startswith("tone (score_model)")
+    assert (
+        widget.locator('.rftkit-detail [data-grader="tone"] summary')
+        .inner_text()
+        .startswith("tone (score_model)")
+    )
 
     # Keys in the table stay in the table: the notebook keeps its active cell.
     viewport.focus()

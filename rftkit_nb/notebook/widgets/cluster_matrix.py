@@ -24,6 +24,7 @@ from __future__ import annotations
 import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +63,11 @@ class ClusterMatrix(anywidget.AnyWidget):
     notice = t.Dict().tag(sync=True)  # {"level", "text", "seq"}: the last edit's outcome
 
     def __init__(self, source: Any, **kwargs: Any) -> None:
-        self._workbench = None if isinstance(source, ClusterMap) else source
-        self._map = source if self._workbench is None else None
+        # A Workbench (duck-typed: anything with a live `clusters` map and observers) or a plain map.
+        self._workbench: Any = None if isinstance(source, ClusterMap) else source
+        self._map: ClusterMap | None = source if self._workbench is None else None
         if self._workbench is not None and not isinstance(getattr(source, "clusters", None), ClusterMap):
-            raise ConfigError(
-                f"ClusterMatrix shows a Workbench or a ClusterMap, not {type(source).__name__}"
-            )
+            raise ConfigError(f"ClusterMatrix shows a Workbench or a ClusterMap, not {type(source).__name__}")
         self._items: list[Mapping[str, Any]] | None = None
         self._counted_field: str | None = None
         self._seq = 0
@@ -78,7 +78,7 @@ class ClusterMatrix(anywidget.AnyWidget):
         callback = _weak_callback(self, ClusterMatrix._on_source_change)
         if self._workbench is not None:
             self._workbench.observe(callback)
-            self._unbind: Callable[[], None] = lambda: self._workbench.unobserve(callback)
+            self._unbind: Callable[[], None] = partial(self._workbench.unobserve, callback)
         else:
             source.observe(callback)  # a ClusterMap has no unobserve: the callback is weak instead
             self._unbind = lambda: None
@@ -90,7 +90,10 @@ class ClusterMatrix(anywidget.AnyWidget):
     @property
     def cluster_map(self) -> ClusterMap:
         """The map this matrix edits (a Workbench's live map)."""
-        return self._workbench.clusters if self._workbench is not None else self._map
+        if self._workbench is not None:
+            return self._workbench.clusters
+        assert self._map is not None
+        return self._map
 
     def attach(self, rows: Any) -> ClusterMatrix:
         """Count ``rows`` (a DataFrame or a list of dicts) per cluster; returns the matrix.
@@ -110,9 +113,7 @@ class ClusterMatrix(anywidget.AnyWidget):
         """Show what the source holds now (after any change, refused ones included)."""
         cmap = self.cluster_map
         membership = cmap.to_dict()
-        weights = (
-            {n: spec.weight for n, spec in self._workbench.rubrics.items()} if self._workbench else {}
-        )
+        weights = {n: spec.weight for n, spec in self._workbench.rubrics.items()} if self._workbench else {}
         with self.hold_sync():
             self.clusters, self.rubrics, self.membership = list(membership), list(cmap.rubrics), membership
             self.weights, self.field = weights, cmap.field
@@ -142,15 +143,13 @@ class ClusterMatrix(anywidget.AnyWidget):
             return
         edits: list[Callable[[], None]] = []
         cmap = self.cluster_map
-        for cluster in held:
-            if cluster not in wanted:
-                edits.append(lambda c=cluster: cmap.remove_cluster(c))
+        edits += [partial(cmap.remove_cluster, c) for c in held if c not in wanted]
         for cluster, rubrics in wanted.items():
             if cluster not in held:
-                edits.append(lambda c=cluster, rs=list(rubrics): cmap.add_cluster(c, rs))
+                edits.append(partial(cmap.add_cluster, cluster, list(rubrics)))
                 continue
-            for rubric in set(rubrics) ^ set(held[cluster]):
-                edits.append(lambda c=cluster, r=rubric: cmap.set(c, r, r in wanted[c]))
+            edits += [partial(cmap.set, cluster, r, True) for r in rubrics if r not in held[cluster]]
+            edits += [partial(cmap.set, cluster, r, False) for r in held[cluster] if r not in rubrics]
         self._apply(edits, "changed the matrix")
 
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
@@ -210,7 +209,9 @@ _OPS: dict[str, tuple[str, str]] = {
 }
 
 
-def _weak_callback(widget: ClusterMatrix, method: Callable[[ClusterMatrix, str], None]) -> Callable[[str], None]:
+def _weak_callback(
+    widget: ClusterMatrix, method: Callable[[ClusterMatrix, str], None]
+) -> Callable[[str], None]:
     """An observer that does not keep the widget alive (a closed or dropped matrix just stops updating)."""
     ref = weakref.ref(widget)
 

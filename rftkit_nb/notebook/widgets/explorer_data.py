@@ -44,7 +44,7 @@ class ReportColumns:
         self.flagged = np.fromiter((bool(note) for note in report.reward_notes), dtype=np.uint8, count=self.n)
         clusters = _cluster_names(report)
         self.cluster_names = sorted({c for c in clusters if c is not None})
-        lookup = {c: i + 1 for i, c in enumerate(self.cluster_names)}  # 0: no cluster
+        lookup: dict[str | None, int] = {c: i + 1 for i, c in enumerate(self.cluster_names)}  # 0: none
         self.cluster = np.fromiter((lookup.get(c, 0) for c in clusters), dtype=np.uint16, count=self.n)
         self.errors: list[str] = []
         self.scores, self.states, self.error_codes = {}, {}, {}
@@ -81,10 +81,14 @@ class ReportColumns:
         graders = [filters["grader"]] if filters.get("grader") in self.states else shown
         if filters.get("state") in STATES:
             code = STATES.index(filters["state"])
-            keep &= np.logical_or.reduce([self.states[k] == code for k in graders] or [np.zeros(self.n, bool)])
+            keep &= np.logical_or.reduce(
+                [self.states[k] == code for k in graders] or [np.zeros(self.n, bool)]
+            )
         if filters.get("error") not in (None, ""):
             code = self.errors.index(filters["error"]) + 1 if filters["error"] in self.errors else -1
-            keep &= np.logical_or.reduce([self.error_codes[k] == code for k in graders] or [np.zeros(self.n, bool)])
+            keep &= np.logical_or.reduce(
+                [self.error_codes[k] == code for k in graders] or [np.zeros(self.n, bool)]
+            )
         if filters.get("flagged"):
             keep &= self.flagged.astype(bool)
         for bound, compare in (("reward_min", np.greater_equal), ("reward_max", np.less_equal)):
@@ -112,7 +116,9 @@ class ReportColumns:
             return self.scores[name]
         return np.arange(self.n, dtype=np.float64)
 
-    def view(self, filters: Mapping[str, Any], sort: Mapping[str, Any], keys: list[str] | None = None) -> np.ndarray:
+    def view(
+        self, filters: Mapping[str, Any], sort: Mapping[str, Any], keys: list[str] | None = None
+    ) -> np.ndarray:
         """Row positions kept by ``filters``, ordered by ``sort`` ({column, descending}); blanks last."""
         positions = np.flatnonzero(self.mask(filters, keys))
         column = sort.get("column")
@@ -145,7 +151,9 @@ class ReportColumns:
         for code, name in list(enumerate(self.cluster_names, start=1))[:MAX_CLUSTER_HISTOGRAMS]:
             part = positions[clusters == code]
             if len(part):
-                out.append(_histogram(f"reward, cluster {name}", self.reward, part, "reward", edges_of=self.reward))
+                out.append(
+                    _histogram(f"reward, cluster {name}", self.reward, part, "reward", edges_of=self.reward)
+                )
         for key in keys:
             out.append(_histogram(f"{key} score", self.scores[key], positions, "score"))
         return out
@@ -156,7 +164,7 @@ class ReportColumns:
         done = reward[~np.isnan(reward)]
         calls = self.report.judge_calls
         out: dict[str, Any] = {
-            "rows": int(len(positions)), "of": self.n,
+            "rows": len(positions), "of": self.n,
             "mean": float(done.mean()) if len(done) else None,
             "flagged_share": float(self.flagged[positions].mean()) if len(positions) else None,
             "judge_needed": calls.needed, "judge_sent": calls.sent, "judge_cached": calls.cached,
@@ -202,6 +210,7 @@ def formula_with_values(formula: str, values: Mapping[str, float | None]) -> str
         >>> formula_with_values("(2 * tone + exact) / 3", {"tone": 0.5, "exact": None})
         '(2 * 0.5 + None) / 3'
     """
+
     def value(match: re.Match[str]) -> str:
         name = match.group(0)
         if name not in values:
@@ -225,8 +234,12 @@ def _cluster_names(report: Any) -> list[str | None]:
 
 def _same_rows(report: Any, baseline: Any) -> Any:
     if not hasattr(baseline, "rewards") or not hasattr(baseline, "rows"):
-        raise ConfigError(f"baseline must be an earlier ScoreReport of the same rows, not {type(baseline).__name__}")
-    if len(baseline.rows) != len(report.rows) or [r.index for r in baseline.rows] != [r.index for r in report.rows]:
+        raise ConfigError(
+            f"baseline must be an earlier ScoreReport of the same rows, not {type(baseline).__name__}"
+        )
+    if len(baseline.rows) != len(report.rows) or [r.index for r in baseline.rows] != [
+        r.index for r in report.rows
+    ]:
         raise ConfigError(
             f"baseline has {len(baseline.rows)} rows and this report {len(report.rows)} (or their indexes "
             "differ): compare reports of the same rows, e.g. before and after a rubric edit"
@@ -245,4 +258,4 @@ def _histogram(title: str, values: np.ndarray, positions: np.ndarray, kind: str,
     part = part[np.isfinite(part)]
     counts, edges = np.histogram(part, bins=BINS, range=(lo, hi))
     return {"title": title, "kind": kind, "edges": [round(float(e), 6) for e in edges],
-            "counts": counts.tolist(), "n": int(len(part))}  # fmt: skip
+            "counts": counts.tolist(), "n": len(part)}  # fmt: skip

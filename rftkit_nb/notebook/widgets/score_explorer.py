@@ -45,7 +45,7 @@ class ScoreExplorer(anywidget.AnyWidget):
     show_indicators = t.Bool(False).tag(sync=True)
     order = t.Bytes().tag(sync=True)  # uint32 positions of the kept rows, in table order
     count = t.Int(0).tag(sync=True)
-    histograms = t.List().tag(sync=True)
+    histograms = t.List(t.Dict()).tag(sync=True)
     stats = t.Dict().tag(sync=True)
     selected = t.Int(None, allow_none=True).tag(sync=True)
 
@@ -84,9 +84,9 @@ class ScoreExplorer(anywidget.AnyWidget):
     def filtered(self) -> Any:
         """The rows the filters keep, in the table's order: ``report.frame`` rows (plus ``delta``)."""
         frame = self.report.frame.iloc[self._view]
-        if self._cols.delta is not None:
-            frame = frame.assign(baseline_reward=self._cols.baseline[self._view],
-                                 delta=self._cols.delta[self._view])  # fmt: skip
+        cols = self._cols
+        if cols.delta is not None and cols.baseline is not None:
+            frame = frame.assign(baseline_reward=cols.baseline[self._view], delta=cols.delta[self._view])
         return frame
 
     def detail(self, position: int) -> dict[str, Any]:
@@ -112,7 +112,7 @@ class ScoreExplorer(anywidget.AnyWidget):
             "output": why.output_text, "reward": why.reward, "note": why.note, "graders": graders,
             "formula": formula, "formula_values": formula_with_values(formula, values) if formula else "",
         }  # fmt: skip
-        if self._cols.delta is not None:
+        if self._cols.delta is not None and self._cols.baseline is not None:
             out["baseline_reward"] = _number(self._cols.baseline[position])
             out["delta"] = _number(self._cols.delta[position])
         return out

@@ -99,7 +99,9 @@ def test_explorer_when_opened_shows_every_row_and_hides_the_cluster_indicators(e
     assert explorer.shown_graders == ["tone", "applies_tone", "exact"]
 
 
-@pytest.mark.parametrize("descending", [pytest.param(True, id="descending"), pytest.param(False, id="ascending")])
+@pytest.mark.parametrize(
+    "descending", [pytest.param(True, id="descending"), pytest.param(False, id="ascending")]
+)
 @pytest.mark.parametrize(("name", "col"), [pytest.param("reward", "reward", id="reward"),
                                            pytest.param("tone", "tone.score", id="sub-grader")])  # fmt: skip
 def test_sort_when_set_by_the_front_end_orders_rows_with_blanks_last(explorer, report, name, col, descending):
@@ -145,7 +147,8 @@ def test_histograms_when_filtered_count_only_the_kept_rows(explorer, report):
     hists = {h["title"]: h for h in explorer.histograms}
     kept = report.frame[report.frame["cluster"] == "chat"]["reward"].astype("float64").dropna()
     assert sum(hists["reward"]["counts"]) == hists["reward"]["n"] == len(kept)
-    assert "reward, cluster chat" in hists and "reward, cluster math" not in hists
+    assert "reward, cluster chat" in hists
+    assert "reward, cluster math" not in hists
     assert set(hists) >= {"tone score", "exact score"}
     full = ScoreExplorer(report).histograms[0]
     assert hists["reward"]["edges"] == full["edges"]  # the same bins, so filtered and whole compare
@@ -155,13 +158,16 @@ def test_detail_when_requested_by_message_is_sent_for_that_row_only(explorer, se
     explorer._handle_custom_msg({"op": "detail", "row": 0}, [])
     (reply,) = sent
     detail = reply["detail"]
-    assert reply["kind"] == "detail" and reply["row"] == 0
+    assert reply["kind"] == "detail"
+    assert reply["row"] == 0
     assert detail["item"] == {"cluster": "chat", "expect": "hi\nSCORE: 0.9"}
     assert detail["output"] == "hi\nSCORE: 0.9"
     tone = next(g for g in detail["graders"] if g["key"] == "tone")
-    assert tone["state"] == "scored" and tone["score"] == pytest.approx(0.9)
+    assert tone["state"] == "scored"
+    assert tone["score"] == pytest.approx(0.9)
     assert any("polite and warm" in text for _where, text in tone["rendered"])  # the judge's messages
-    assert "0.9" in detail["formula_values"] and "tone" not in detail["formula_values"]
+    assert "0.9" in detail["formula_values"]
+    assert "tone" not in detail["formula_values"]
     assert detail["formula"] == report.grader.calculate_output
 
 
@@ -171,7 +177,8 @@ def test_selected_when_set_by_the_front_end_is_read_in_python_and_sends_the_deta
     detail = sent[-1]["detail"]
     assert detail["output"].startswith(XSS)  # data, shown as text by the front end
     tone = next(g for g in detail["graders"] if g["key"] == "tone")
-    assert tone["state"] == "error" and tone["error"]
+    assert tone["state"] == "error"
+    assert tone["error"]
 
 
 @pytest.mark.parametrize("row", [pytest.param(99, id="past-the-end"), pytest.param(-1, id="negative")])
@@ -197,10 +204,14 @@ def test_compare_mode_when_given_a_baseline_shows_per_row_deltas(report, edited)
     np.testing.assert_allclose(column(explorer, "delta"), (after - before).to_numpy(), rtol=1e-6)
     explorer.set_state({"sort": {"column": "delta", "descending": True}})
     delta = (after - before).reset_index(drop=True)
-    assert explorer.positions == delta.sort_values(ascending=False, na_position="last", kind="stable").index.tolist()
+    assert (
+        explorer.positions
+        == delta.sort_values(ascending=False, na_position="last", kind="stable").index.tolist()
+    )
     assert explorer.histograms[1]["title"].startswith("reward delta")
     assert explorer.stats["changed"] == int((delta.abs() > 1e-9).sum())
-    assert "delta" in explorer.filtered and explorer.schema["compare"] is True
+    assert "delta" in explorer.filtered
+    assert explorer.schema["compare"] is True
 
 
 def test_compare_mode_when_baseline_has_other_rows_raises_config_error(report):
