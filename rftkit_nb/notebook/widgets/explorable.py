@@ -25,10 +25,15 @@ __all__ = ["ExplorableReport", "explorable"]
 
 @dataclasses.dataclass(repr=False)
 class ExplorableReport(ScoreReport):
-    """A ScoreReport whose display is a :class:`ScoreExplorer` (built when it is first shown)."""
+    """A ScoreReport whose display is a :class:`ScoreExplorer` (built when it is first shown, then reused:
+    showing the report again shows the same explorer, in sync)."""
+
+    _explorer: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        data, metadata = self.explore()._repr_mimebundle_(include=include, exclude=exclude)
+        if self._explorer is None:
+            self._explorer = self.explore()
+        data, metadata = self._explorer._repr_mimebundle_(include=include, exclude=exclude)
         # Where the widget cannot render, the report's own text and escaped HTML are shown instead.
         data = {**data, "text/plain": repr(self), "text/html": self._repr_html_()}
         return data, metadata
