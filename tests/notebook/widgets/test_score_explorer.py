@@ -247,3 +247,14 @@ def test_rft_score_when_displayed_is_the_explorer_and_when_assigned_the_report(s
     assert "application/vnd.jupyter.widget-view+json" in data
     assert data["text/html"] == report._repr_html_()  # where widgets do not render
     assert data["text/plain"].startswith("ScoreReport(")
+
+
+def test_explorable_report_when_shown_twice_shows_the_same_explorer(report):
+    from rftkit_nb.notebook.widgets.explorable import explorable
+
+    shown = explorable(report)
+    first, _ = shown._repr_mimebundle_()
+    second, _ = shown._repr_mimebundle_()
+    widget = "application/vnd.jupyter.widget-view+json"
+    assert first[widget]["model_id"] == second[widget]["model_id"]
+    assert shown.rows is report.rows  # the same report's data, not a copy
