@@ -181,6 +181,10 @@ function render({ model, el }) {
     view.bottom.firstChild.style.height = `${(n - last) * rowHeight}px`;
     view.top.hidden = first === 0;
     view.bottom.hidden = last === n;
+    if (last > first && !view.tbody.querySelector('td.rftkit-cell[tabindex="0"]')) {
+      // The focused cell scrolled away: Tab still enters the grid, at a drawn cell of the same column.
+      view.cells[first][Math.min(focus.col, view.rubrics.length - 1)]?.setAttribute("tabindex", "0");
+    }
   }
 
   function draw() {

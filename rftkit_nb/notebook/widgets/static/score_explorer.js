@@ -131,6 +131,7 @@ function render({ model, el }) {
     const last = Math.min(order.length, first + Math.ceil(viewport.clientHeight / ROW_HEIGHT) + 15);
     const selected = model.get("selected");
     rowsBox.style.height = `${order.length * ROW_HEIGHT}px`;
+    viewport.setAttribute("aria-rowcount", String(order.length + 1));
     const rows = [];
     for (let r = first; r < last; r++) {
       const i = order[r];
