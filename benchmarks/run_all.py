@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext")
+BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext", "bench_widgets")
 
 # Loose floors, far below the targets the README reports against: they catch a real regression (a
 # lost batch, a client per call, an eager import) without failing on a noisy shared machine.
@@ -21,6 +21,11 @@ FLOORS: dict[str, dict[str, tuple[str, float]]] = {
     "bench_judge": {"first_pct_of_ideal": (">=", 50), "cached_speedup": (">=", 10)},
     "bench_memory": {"self_mb": ("<=", 1024)},
     "bench_load_ext": {"added_s": ("<=", 0.6)},
+    "bench_widgets": {
+        "matrix_build_ms": ("<=", 500),
+        "matrix_state_kb": ("<=", 200),
+        "explorer_large_open_s": ("<=", 10),
+    },
 }
 
 

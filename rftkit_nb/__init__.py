@@ -11,7 +11,8 @@ or, from Python::
     True
 
 The core names import at once (pydantic only); ``score``, ``ScoreReport`` and ``Judge`` load the scoring
-engine (pandas, the openai SDK) on first use, so ``%load_ext rftkit_nb`` stays cheap.
+engine (pandas, the openai SDK) and ``ClusterMatrix`` / ``ScoreExplorer`` the widgets (anywidget) on first
+use, so ``%load_ext rftkit_nb`` stays cheap.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from rftkit_nb.core.rubrics import (
 if TYPE_CHECKING:
     from rftkit_nb.core.lint import lint
     from rftkit_nb.core.workbench import Workbench
+    from rftkit_nb.notebook.widgets import ClusterMatrix, ScoreExplorer
     from rftkit_nb.scoring.engine import score
     from rftkit_nb.scoring.judge import Judge
     from rftkit_nb.scoring.report import ScoreReport
@@ -49,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AggregatorGrader",
     "ClusterMap",
+    "ClusterMatrix",
     "FormattingGrader",
     "IndicatorGrader",
     "Judge",
@@ -57,6 +60,7 @@ __all__ = [
     "PythonGrader",
     "RubricGrader",
     "RubricItem",
+    "ScoreExplorer",
     "ScoreModelGrader",
     "ScoreReport",
     "StringCheckGrader",
@@ -76,6 +80,8 @@ _LAZY = {
     "score": "rftkit_nb.scoring.engine",
     "ScoreReport": "rftkit_nb.scoring.report",
     "Judge": "rftkit_nb.scoring.judge",
+    "ClusterMatrix": "rftkit_nb.notebook.widgets",
+    "ScoreExplorer": "rftkit_nb.notebook.widgets",
 }
 
 

@@ -139,9 +139,24 @@ def show(ctx: Context, args: argparse.Namespace) -> Workbench:
     return ctx.workbench
 
 
-@command("clusters", "the cluster x rubric matrix (which rubrics count for which rows)")
+@command(
+    "clusters",
+    "the cluster x rubric matrix (which rubrics count for which rows), as an editable widget",
+    arg(
+        "rows",
+        nargs="?",
+        default=None,
+        metavar="DF",
+        help="a DataFrame or list of dicts: its rows per cluster",
+    ),
+)
 def clusters(ctx: Context, args: argparse.Namespace) -> Any:
-    return ctx.workbench.clusters
+    from rftkit_nb.notebook.widgets.cluster_matrix import ClusterMatrix  # anywidget loads on first use
+
+    matrix = ClusterMatrix(ctx.workbench)
+    if args.rows is not None:
+        matrix.attach(lookup(ctx, args.rows, "a DataFrame or a list of dicts"))
+    return matrix
 
 
 @command(
@@ -174,8 +189,12 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
     timing: dict[str, float] = {"deadline": args.deadline} if args.deadline is not None else {}
     if args.timeout is not None:
         timing["judge_timeout"] = args.timeout
-    return run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
-                     cluster_field=wb.cluster_field, **timing)  # fmt: skip
+    report = run_score(wb.grader(), rows, output=args.output_column, limit=args.limit, judge=judge,
+                       cluster_field=wb.cluster_field, **timing)  # fmt: skip
+    from rftkit_nb.notebook.widgets.explorable import explorable
+
+    # Still a ScoreReport (report = %rft score df); shown, it is the explorer where widgets render.
+    return explorable(report)
 
 
 @command(

@@ -8,6 +8,7 @@ not be computed), ``note``, the row's ``cluster`` when the items have one, and p
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,6 +130,20 @@ class ScoreReport:
         return text
 
     # --- display ---------------------------------------------------------------------------------
+
+    def explore(self, *, baseline: ScoreReport | None = None) -> Any:
+        """This report in a :class:`~rftkit_nb.notebook.widgets.ScoreExplorer` (needs anywidget).
+
+        ``baseline``, an earlier report of the same rows, turns on compare mode. This is the one place
+        the scoring layer reaches up to the notebook layer, and only by name at call time, so scoring
+        imports no widget code (the layers contract holds: nothing is imported statically).
+
+        Example::
+
+            >>> report.explore(baseline=before)  # doctest: +SKIP
+        """
+        widgets = importlib.import_module("rftkit_nb.notebook.widgets")
+        return widgets.ScoreExplorer(self, baseline=baseline)
 
     def _headline(self) -> str:
         done = [r for r in self.rewards if r is not None]

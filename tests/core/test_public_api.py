@@ -13,6 +13,7 @@ import rftkit_nb
 PUBLIC = [
     "AggregatorGrader",
     "ClusterMap",
+    "ClusterMatrix",
     "FormattingGrader",
     "IndicatorGrader",
     "Judge",
@@ -21,6 +22,7 @@ PUBLIC = [
     "PythonGrader",
     "RubricGrader",
     "RubricItem",
+    "ScoreExplorer",
     "ScoreModelGrader",
     "ScoreReport",
     "StringCheckGrader",

@@ -384,11 +384,12 @@ def test_rft_show_returns_the_workbench_with_text_and_escaped_html(shell, line):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
 
 
-def test_rft_clusters_returns_the_cluster_map(shell):
+def test_rft_clusters_returns_the_matrix_of_the_notebooks_cluster_map(shell):
     build_design(shell)
-    cmap = shell.cell("%rft clusters")
-    assert isinstance(cmap, ClusterMap)
-    assert cmap.to_dict() == {"chat": ["tone", "accuracy"], "math": ["accuracy"], "essay": ["clarity"]}
+    matrix = shell.cell("%rft clusters")
+    assert isinstance(matrix.cluster_map, ClusterMap)
+    assert matrix.cluster_map is shell.workbench.clusters
+    assert matrix.membership == {"chat": ["tone", "accuracy"], "math": ["accuracy"], "essay": ["clarity"]}
 
 
 def test_rft_export_writes_json_that_grader_from_config_reads_back_equal(shell, project_dir):
@@ -471,7 +472,7 @@ def test_rft_save_when_path_exists_refuses_unless_overwrite(shell, project_dir, 
 
 def test_cluster_map_from_rft_clusters_when_its_field_is_assigned_saves_it(shell, project_dir):
     build_design(shell)
-    shell.cell("cmap = %rft clusters\ncmap.field = 'meta.kind'")
+    shell.cell("matrix = %rft clusters\ncmap = matrix.cluster_map\ncmap.field = 'meta.kind'")
 
     assert shell.workbench.cluster_field == "meta.kind"
     assert json.loads((project_dir / "rftkit.json").read_text())["clusters"]["field"] == "meta.kind"
@@ -743,7 +744,8 @@ REMINDER = "not saved: rftkit.json could not be read; %rft save OTHER.json to ke
         pytest.param("%rft undo", id="undo"),
         pytest.param("from rftkit_nb.notebook.magics import workbench_of\n"
                      "workbench_of(get_ipython()).set_cluster('chat', 'tone')", id="python-code"),
-        pytest.param("cmap = %rft clusters\ncmap.add_cluster('essay', ['tone'])", id="cluster-map-edit"),
+        pytest.param("matrix = %rft clusters\nmatrix.cluster_map.add_cluster('essay', ['tone'])",
+                     id="cluster-map-edit"),
     ],
 )  # fmt: skip
 def test_change_when_autosave_is_off_prints_a_one_line_reminder(new_shell, project_dir, capsys, change):
