@@ -64,7 +64,9 @@ def translate(exc: BaseException, target: Target, what: str) -> RemoteError | No
         else:
             hint = _HINTS.get(status, "")
             field = f" (field {param})" if param else ""
-            message = f"{what}: {target.name} answered HTTP {status}{field}: {said}" + (f"; {hint}" if hint else "")
+            message = f"{what}: {target.name} answered HTTP {status}{field}: {said}" + (
+                f"; {hint}" if hint else ""
+            )
     else:
         message = f"{what}: {target.name} failed: {exc}"
     message = target.mask(message)

@@ -53,10 +53,14 @@ def check_hyperparameters(hyperparameters: Mapping[str, Any] | None) -> dict[str
         kind, low, high, exclusive = HYPERPARAMETER_RANGES[name]
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
         if not numeric or (kind is int and not float(value).is_integer()):
-            raise ConfigError(f"{where}: {value!r} is not {'an integer' if kind is int else 'a number'} (or \"auto\")")
+            raise ConfigError(
+                f'{where}: {value!r} is not {"an integer" if kind is int else "a number"} (or "auto")'
+            )
         inside = (value > low if exclusive else value >= low) and value <= high
         if not inside:
-            span = f"> {low:g}" if exclusive else f"{low:g}..{high:g}" if high != float("inf") else f">= {low:g}"
+            span = (
+                f"> {low:g}" if exclusive else f"{low:g}..{high:g}" if high != float("inf") else f">= {low:g}"
+            )
             raise ConfigError(f'{where}: {value!r} is outside {span} (or "auto")')
     return out
 

@@ -164,17 +164,25 @@ def write_dataset(
     items = [{k: v for k, v in r.items() if k != output} if isinstance(r, Mapping) else r
              for r in records(rows)]  # fmt: skip
     if len(items) < 2:
-        raise ConfigError(f"{len(items)} rows: RFT needs a training and a validation file, so at least 2 rows")
+        raise ConfigError(
+            f"{len(items)} rows: RFT needs a training and a validation file, so at least 2 rows"
+        )
     findings = lint_rows(items, grader)
     if findings.errors:
         shown = "; ".join(f"{f.where}: {f.message}" for f in findings.errors[:3])
-        more = f" (+{len(findings.errors) - 3} more: lint_rows(rows, grader) lists them)" if len(findings.errors) > 3 else ""
+        more = (
+            f" (+{len(findings.errors) - 3} more: lint_rows(rows, grader) lists them)"
+            if len(findings.errors) > 3
+            else ""
+        )
         raise ConfigError(f"the rows are not valid RFT rows, nothing was written: {shown}{more}")
     lines = [json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) for r in items]
     order = sorted(range(len(lines)), key=lambda i: hashlib.sha256(f"{seed}\n{lines[i]}".encode()).digest())
     chosen = set(order[: _split_count(len(lines), validation)])
     if len(lines) - len(chosen) > MAX_TRAINING_ROWS:
-        raise ConfigError(f"{len(lines) - len(chosen):,} training rows; RFT takes at most {MAX_TRAINING_ROWS:,}")
+        raise ConfigError(
+            f"{len(lines) - len(chosen):,} training rows; RFT takes at most {MAX_TRAINING_ROWS:,}"
+        )
     base = Path(path)
     stem = base.name.removesuffix(".jsonl") if base.suffix == ".jsonl" else base.name
     folder = base.parent

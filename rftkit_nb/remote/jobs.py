@@ -133,7 +133,10 @@ class Job:
     def from_id(cls, job_id: str, *, client: Any = None) -> Job:
         """The job ``job_id`` on the target of ``client`` (or the environment's)."""
         target = resolve_target(client)
-        return cls(target, call(target, f"read job {job_id}", lambda c: c.fine_tuning.jobs.retrieve(job_id), safe=True))
+        return cls(
+            target,
+            call(target, f"read job {job_id}", lambda c: c.fine_tuning.jobs.retrieve(job_id), safe=True),
+        )
 
     @property
     def id(self) -> str:
@@ -168,7 +171,9 @@ class Job:
 
     def events(self, *, limit: int = 1000) -> list[JobEvent]:
         """The job's events, oldest first, metrics parsed (pages through the cursor up to ``limit``)."""
-        raw = self._pages("events", lambda c, after: c.fine_tuning.jobs.list_events(self.id, **_cursor(after, 100)), limit)
+        raw = self._pages(
+            "events", lambda c, after: c.fine_tuning.jobs.list_events(self.id, **_cursor(after, 100)), limit
+        )
         return [JobEvent.of(e) for e in reversed(raw)]
 
     def metrics(self) -> list[Metrics]:
@@ -177,7 +182,11 @@ class Job:
 
     def checkpoints(self) -> list[Checkpoint]:
         """The job's checkpoints, by step (RFT keeps the best three by valid_reward_mean)."""
-        raw = self._pages("checkpoints", lambda c, after: c.fine_tuning.jobs.checkpoints.list(self.id, **_cursor(after, 100)), 1000)
+        raw = self._pages(
+            "checkpoints",
+            lambda c, after: c.fine_tuning.jobs.checkpoints.list(self.id, **_cursor(after, 100)),
+            1000,
+        )
         return sorted((Checkpoint.of(c) for c in raw), key=lambda c: c.step)
 
     def _pages(self, what: str, fetch: Callable[[Any, Any], Any], limit: int) -> list[Any]:

@@ -77,7 +77,9 @@ class ParityReport:
         if not self.differing:
             return f"parity: all {n} rows agree within {self.tolerance:g} (hosted vs local reward)"
         worst = max((d for r in self.rows if (d := r.difference()) is not None), default=math.nan)
-        keys = sorted({k for r in self.differing for k, (a, b) in r.graders.items() if _differs(a, b, self.tolerance)})
+        keys = sorted(
+            {k for r in self.differing for k, (a, b) in r.graders.items() if _differs(a, b, self.tolerance)}
+        )
         blame = f"; they differ in {', '.join(keys)}" if keys else ""
         return (f"parity: {len(self.differing)} of {n} rows differ by more than {self.tolerance:g} (largest "
                 f"{worst:.3f}){blame}: check those graders before trusting local scores")  # fmt: skip
@@ -89,7 +91,12 @@ class ParityReport:
 
         records = []
         for r in self.rows:
-            record: dict[str, Any] = {"row": r.index, "hosted": r.hosted, "local": r.local, "difference": r.difference()}
+            record: dict[str, Any] = {
+                "row": r.index,
+                "hosted": r.hosted,
+                "local": r.local,
+                "difference": r.difference(),
+            }
             for key, (a, b) in r.graders.items():
                 record[f"{key}.hosted"], record[f"{key}.local"] = a, b
             records.append(record)
@@ -119,7 +126,9 @@ class ParityReport:
             body.append(cells)
         notes = "".join(f"<div>{h.badge('note', 'info')} {h.esc(n)}</div>" for n in self.notes)
         table = h.table(headers, body) if body else ""
-        return h.card(f"parity: {self.grader}", self.target, [("verdict", self.verdict)], body_html=table + notes)
+        return h.card(
+            f"parity: {self.grader}", self.target, [("verdict", self.verdict)], body_html=table + notes
+        )
 
 
 def _fmt(value: float | None) -> str:
@@ -156,7 +165,7 @@ def parity(
 ) -> ParityReport:
     """Score the first ``n`` rows locally (``judge`` as in :func:`~rftkit_nb.score`) and with the hosted
     ``graders/run``; a :class:`ParityReport` with the verdict."""
-    from rftkit_nb import score  # the scoring engine's public API
+    from rftkit_nb.scoring.engine import score  # the scoring engine's public API (pandas: loaded on use)
 
     target = resolve_target(client)
     g = as_grader(grader)
@@ -171,7 +180,7 @@ def parity(
     for i, row in enumerate(local.rows):
         try:
             answer = call(target, f"run grader {g.name!r} on row {row.index}",
-                          lambda c: c.fine_tuning.alpha.graders.run(  # noqa: B023
+                          lambda c: c.fine_tuning.alpha.graders.run(
                               grader=g.config, model_sample=row.sample["output_text"], item=row.item), safe=True)  # noqa: B023  # fmt: skip
         except RemoteError as e:
             if getattr(e, "status", None) == 404:
@@ -183,11 +192,20 @@ def parity(
         errors = tuple(k for k, v in ((data.get("metadata") or {}).get("errors") or {}).items() if v is True)
         pairs = {}
         for key, sub in leaves.items():
-            hosted = data.get("reward") if not isinstance(g, MultiGrader) else _hosted_sub(data.get("sub_rewards"), key, sub.name)
+            hosted = (
+                data.get("reward")
+                if not isinstance(g, MultiGrader)
+                else _hosted_sub(data.get("sub_rewards"), key, sub.name)
+            )
             value = frame[f"{key}.score"].iloc[i]
-            pairs[key] = (None if hosted is None else float(hosted), None if _missing(value) else float(value))
+            pairs[key] = (
+                None if hosted is None else float(hosted),
+                None if _missing(value) else float(value),
+            )
         reward = data.get("reward")
-        report.rows.append(ParityRow(row.index, None if reward is None else float(reward), local.rewards[i], pairs, errors))
+        report.rows.append(
+            ParityRow(row.index, None if reward is None else float(reward), local.rewards[i], pairs, errors)
+        )
     report.notes.extend(local.notes)
     if any(r.hosted_errors for r in report.rows):
         report.notes.append("the hosted run reported errors on some rows: " + ", ".join(

@@ -71,7 +71,9 @@ def _refuse(report: LintReport, what: str) -> None:
 def _file(given: Any, split: str) -> tuple[Path, str, list[dict[str, Any]]]:
     path = given.path if isinstance(given, DatasetFile) else Path(given)
     if not path.is_file():
-        raise ConfigError(f"{split}={str(given)!r} is not a file; pass a path or what write_dataset() returned")
+        raise ConfigError(
+            f"{split}={str(given)!r} is not a file; pass a path or what write_dataset() returned"
+        )
     text = path.read_text(encoding="utf-8")
     try:
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -206,11 +208,14 @@ def submit(
                                "metadata": {**user_meta, METADATA_KEY: key}}  # fmt: skip
     payload.update({k: v for k, v in (("suffix", suffix), ("seed", seed)) if v is not None})
     try:
-        created = call(target, "create the RFT job", lambda c: c.fine_tuning.jobs.create(**payload), safe=False)
+        created = call(
+            target, "create the RFT job", lambda c: c.fine_tuning.jobs.create(**payload), safe=False
+        )
     except RemoteError as e:
-        if getattr(e, "status", None) is not None:
+        status = getattr(e, "status", None)
+        if status is not None and status < 500:
             raise
-        found = _find_remote(target, key)  # the answer was lost: did the job get created?
+        found = _find_remote(target, key)  # no answer, or a server error: was the job created anyway?
         if found is None:
             raise RemoteError(f"{e}; no job carrying submission key {key} exists on {target.name}, so none was "
                               "created: submit() again (it looks for the job before creating one)") from None  # fmt: skip

@@ -58,7 +58,9 @@ class Target:
         """The target of an SDK client; ``platform`` overrides the guess from its URL."""
         openai = _openai()
         if isinstance(client, Target):
-            return client if platform is None else cls(client.client, platform, client.layout, client.endpoint)
+            return (
+                client if platform is None else cls(client.client, platform, client.layout, client.endpoint)
+            )
         if not isinstance(client, openai.OpenAI):  # AzureOpenAI is a subclass
             raise ConfigError(f"client= got a {type(client).__name__}; pass an openai.OpenAI or "
                               "openai.AzureOpenAI client (sync: jobs are polled, not awaited)")  # fmt: skip

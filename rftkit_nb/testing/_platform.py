@@ -181,7 +181,9 @@ class Platform:
             return bad(f"Invalid type for '{where}': expected an object", where)
         kind = grader.get("type")
         if kind not in RFT_TYPES:
-            return bad(f"Invalid value for '{where}.type': {kind!r} is not a supported grader type", f"{where}.type")
+            return bad(
+                f"Invalid value for '{where}.type': {kind!r} is not a supported grader type", f"{where}.type"
+            )
         required = {"string_check": ("input", "reference", "operation"), "text_similarity": ("input",
                     "reference", "evaluation_metric"), "score_model": ("model", "input"), "python": ("source",),
                     "multi": ("graders", "calculate_output"), "endpoint": ("url",)}[kind]  # fmt: skip
@@ -267,7 +269,9 @@ class Platform:
                                "file_not_ready")  # fmt: skip
         method = body.get("method") or {}
         if method.get("type") != "reinforcement":
-            return bad("this fake serves reinforcement fine-tuning only: method.type='reinforcement'", "method.type")
+            return bad(
+                "this fake serves reinforcement fine-tuning only: method.type='reinforcement'", "method.type"
+            )
         rft = method.get("reinforcement") or {}
         problem = self.grader_problem(rft.get("grader"), "method.reinforcement.grader")
         if problem is not None:
@@ -372,7 +376,9 @@ def _json_or_none(text: str) -> Any:
         return None
 
 
-def _grade(grader: Mapping[str, Any], sample: dict, item: Any, scorer: Callable[[dict], dict] | None) -> float:
+def _grade(
+    grader: Mapping[str, Any], sample: dict, item: Any, scorer: Callable[[dict], dict] | None
+) -> float:
     kind = grader["type"]
     if kind == "string_check":
         given = render(grader["input"], item=item, sample=sample)

@@ -68,6 +68,7 @@ FAULT_KINDS = (
     "bad_request",  # 400 (the SDK does not retry it)
     "hang",  # no answer for `hang_seconds`: the client times out
     "disconnect",  # the connection is closed without an answer
+    "disconnect_after",  # the request is carried out, then the connection closes without an answer
     "malformed",  # 200, message content that is not JSON
     "refusal",  # 200, message.refusal set and content null
     "out_of_range",  # 200, result 7.5
@@ -338,7 +339,9 @@ class FakeOpenAI:
         except ValueError:
             return error_reply(400, "the request body is not JSON", "invalid_request_error")
         shown = _summary(body) if name == "files.create" else body  # uploads are recorded by size
-        self.requests.append(RecordedRequest(method, url.path, query, _redacted(headers), shown, name, layout))
+        self.requests.append(
+            RecordedRequest(method, url.path, query, _redacted(headers), shown, name, layout)
+        )
         if isinstance(route, Reply):
             return route
         refused = self._check_key(headers)
@@ -360,6 +363,8 @@ class FakeOpenAI:
             reply = self._answer(route, query, body, fault)
         except Exception as exc:  # a custom scorer failed: answer like a broken upstream would
             return error_reply(500, f"scorer failed: {exc!r}", "server_error")
+        if fault is not None and fault.kind == "disconnect_after":
+            return None  # done, but the answer is lost (the client cannot tell whether it happened)
         if reply.status == 200:
             self.counts[name] += 1
         return reply

@@ -62,7 +62,9 @@ def reward_grader(judge_model: str = "gpt-4.1-mini-2025-04-14") -> MultiGrader:
     """A multi grader with a string check, a python grader and a judge (SCORE: lines fix its verdict)."""
     judge = ScoreModelGrader(name="tone", model=judge_model,
                              input=[{"role": "user", "content": "Rate it.\n{{ sample.output_text }}\nSCORE: 0.5"}])  # fmt: skip
-    length = PythonGrader(name="short", source="def grade(sample, item):\n    return float(len(sample['output_text']) < 5)\n")
+    length = PythonGrader(
+        name="short", source="def grade(sample, item):\n    return float(len(sample['output_text']) < 5)\n"
+    )
     return MultiGrader(name="reward", graders={"exact": exact_grader(), "short": length, "tone": judge},
                        calculate_output="(exact + short + tone) / 3")  # fmt: skip
 

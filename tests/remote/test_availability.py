@@ -43,7 +43,9 @@ def test_lint_target_when_before_shutdown_then_today_matters() -> None:
 @pytest.mark.parametrize(
     ("platform", "model", "today", "level"),
     [
-        pytest.param("openai", "o4-mini-2025-04-16", date(2026, 10, 23), "error", id="openai-base-shut-that-day"),
+        pytest.param(
+            "openai", "o4-mini-2025-04-16", date(2026, 10, 23), "error", id="openai-base-shut-that-day"
+        ),
         pytest.param("openai", "o4-mini", date(2026, 11, 1), "error", id="openai-alias-too"),
         pytest.param("azure", "o4-mini-2025-04-16", date(2026, 12, 4), None, id="azure-base-live"),
         pytest.param("azure", "o4-mini", date(2027, 5, 1), "warning", id="azure-past-its-promise"),

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from rftkit_nb.core.clusters import ClusterMap
-from rftkit_nb.core.rubrics import IndicatorGrader
 from rftkit_nb.core.graders import MultiGrader
+from rftkit_nb.core.rubrics import IndicatorGrader
 from rftkit_nb.errors import ConfigError
 from rftkit_nb.remote.datasets import lint_rows, write_dataset
 from tests.remote.conftest import exact_grader, rows_frame
@@ -19,7 +19,9 @@ def user(text: str) -> list[dict]:
 
 
 def test_write_dataset_when_dataframe_then_two_files_without_the_output_column(tmp_path) -> None:
-    train, valid = write_dataset(rows_frame(20), tmp_path / "rft.jsonl", grader=exact_grader(), validation=0.25)
+    train, valid = write_dataset(
+        rows_frame(20), tmp_path / "rft.jsonl", grader=exact_grader(), validation=0.25
+    )
     assert (train.rows, valid.rows) == (15, 5)
     line = json.loads(train.path.read_text().splitlines()[0])
     assert set(line) == {"messages", "answer"}
@@ -54,7 +56,8 @@ def test_lint_rows_when_template_field_missing_then_error_names_rows() -> None:
     rows = [{"messages": user("q"), "answer": "1"}, {"messages": user("q")}]
     (finding,) = lint_rows(rows, exact_grader())
     assert finding.level == "error"
-    assert "item.answer" in finding.message and "rows 1" in finding.message
+    assert "item.answer" in finding.message
+    assert "rows 1" in finding.message
 
 
 def test_lint_rows_when_cluster_missing_or_unknown_then_errors() -> None:
@@ -72,12 +75,12 @@ def test_lint_rows_when_cluster_missing_or_unknown_then_errors() -> None:
 @pytest.mark.parametrize("validation", [pytest.param(0, id="zero"), pytest.param(10, id="all-rows"),
                                         pytest.param(True, id="bool")])  # fmt: skip
 def test_write_dataset_when_validation_unusable_then_error(tmp_path, validation) -> None:
-    with pytest.raises(ConfigError, match="validation="):
+    with pytest.raises(ConfigError, match=r"validation="):
         write_dataset(rows_frame(10), tmp_path / "x.jsonl", validation=validation)
 
 
 def test_write_dataset_when_one_row_then_error_says_two_files_needed(tmp_path) -> None:
-    with pytest.raises(ConfigError, match="at least 2 rows"):
+    with pytest.raises(ConfigError, match=r"at least 2 rows"):
         write_dataset(rows_frame(1), tmp_path / "x.jsonl")
 
 

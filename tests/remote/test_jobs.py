@@ -21,8 +21,10 @@ def test_job_when_waited_then_succeeds_with_metrics_and_checkpoints(job) -> None
     seen: list[str] = []
     sleeps: list[float] = []
     job.wait(poll=0.5, on_update=lambda j: seen.append(j.status), sleep=sleeps.append)
-    assert job.status == "succeeded" and job.done
-    assert seen[0] == "queued" and seen[-1] == "succeeded"
+    assert job.status == "succeeded"
+    assert job.done
+    assert seen[0] == "queued"
+    assert seen[-1] == "succeeded"
     metrics = job.metrics()
     assert [m.step for m in metrics] == [1, 2, 3, 4]
     assert metrics[-1].total_steps == 4
@@ -38,11 +40,12 @@ def test_job_wait_when_status_unchanged_then_polls_less_often(job) -> None:
     sleeps: list[float] = []
     job.wait(poll=1.0, sleep=sleeps.append)
     running = sleeps[2:]  # validating -> queued -> running each changed the status
-    assert running == sorted(running) and running[-1] > running[0]
+    assert running == sorted(running)
+    assert running[-1] > running[0]
 
 
 def test_job_wait_when_timeout_then_error_says_it_keeps_running(job) -> None:
-    with pytest.raises(RemoteError, match="still .* it keeps running"):
+    with pytest.raises(RemoteError, match=r"still .* it keeps running"):
         job.wait(poll=1.0, timeout=0.5, sleep=lambda s: None)
 
 
@@ -52,11 +55,11 @@ def test_job_when_paused_resumed_cancelled_then_state_machine_holds(job, server)
     assert job.pause().status == "paused"
     job.refresh()
     assert job.status == "paused"  # a paused job does not move on
-    with pytest.raises(RemoteError, match="HTTP 400.*Cannot pause a job that is paused"):
+    with pytest.raises(RemoteError, match=r"HTTP 400.*Cannot pause a job that is paused"):
         job.pause()
     assert job.resume().status == "running"
     assert job.cancel().status == "cancelled"
-    with pytest.raises(RemoteError, match="Cannot resume a job that is cancelled"):
+    with pytest.raises(RemoteError, match=r"Cannot resume a job that is cancelled"):
         job.resume()
     assert server.count("other") >= 0  # routes are recorded by name, not endpoint
 
@@ -79,7 +82,7 @@ def test_job_events_when_more_than_one_page_then_all_read_oldest_first(job) -> N
 
 
 def test_job_from_id_when_unknown_then_404_message(client) -> None:
-    with pytest.raises(RemoteError, match="HTTP 404.*does not exist"):
+    with pytest.raises(RemoteError, match=r"HTTP 404.*does not exist"):
         Job.from_id("ftjob-missing", client=client)
 
 

@@ -20,7 +20,9 @@ def go(client, dataset, tmp_path, **kw):
                   model=kw.pop("model", "o4-mini-2025-04-16"), client=client, record=tmp_path / "rec.json", **kw)  # fmt: skip
 
 
-def test_submit_when_valid_then_job_created_with_reinforcement_method(client, server, dataset, tmp_path) -> None:
+def test_submit_when_valid_then_job_created_with_reinforcement_method(
+    client, server, dataset, tmp_path
+) -> None:
     shown: list[CostDrivers] = []
     job = go(client, dataset, tmp_path, hyperparameters={"n_epochs": 2}, suffix="demo", seed=7,
              metadata={"team": "rft"}, show=shown.append,
@@ -31,13 +33,18 @@ def test_submit_when_valid_then_job_created_with_reinforcement_method(client, se
     assert method["reinforcement"]["grader"] == reward_grader().config
     assert method["reinforcement"]["hyperparameters"] == {"n_epochs": 2}
     assert method["reinforcement"]["response_format"]["json_schema"]["name"] == "a"
-    assert create.body["suffix"] == "demo" and create.body["seed"] == 7
-    assert create.body["metadata"]["team"] == "rft" and "rftkit_submission" in create.body["metadata"]
+    assert create.body["suffix"] == "demo"
+    assert create.body["seed"] == 7
+    assert create.body["metadata"]["team"] == "rft"
+    assert "rftkit_submission" in create.body["metadata"]
     uploads = [r for r in server.requests if r.route == "files.create"]
     assert [u.body["purpose"] for u in uploads] == ["fine-tune", "fine-tune"]
-    assert {server.platform.files[f]["status"] for f in (job.data["training_file"], job.data["validation_file"])} == {"processed"}
+    assert {
+        server.platform.files[f]["status"] for f in (job.data["training_file"], job.data["validation_file"])
+    } == {"processed"}
     (cost,) = shown
-    assert cost.judges == 1 and cost.n_epochs == 2
+    assert cost.judges == 1
+    assert cost.n_epochs == 2
     assert "1 per sampled answer x 11 training rows = 11 per epoch x 2 epochs = 22" in repr(cost)
 
 
@@ -52,7 +59,9 @@ def test_submit_when_twice_then_second_returns_the_first_job(client, server, dat
     assert server.counts["jobs.create"] == 2
 
 
-def test_submit_when_record_lost_then_remote_metadata_still_finds_the_job(client, server, dataset, tmp_path) -> None:
+def test_submit_when_record_lost_then_remote_metadata_still_finds_the_job(
+    client, server, dataset, tmp_path
+) -> None:
     first = go(client, dataset, tmp_path)
     (tmp_path / "rec.json").unlink()
     again = go(client, dataset, tmp_path)
@@ -71,20 +80,29 @@ def test_submit_when_settings_differ_then_a_new_job(client, server, dataset, tmp
     [
         pytest.param({"n_epochs": 0}, "hyperparameters.n_epochs: 0 is outside 1..50", id="epochs-low"),
         pytest.param({"batch_size": 2.5}, "batch_size: 2.5 is not an integer", id="batch-float"),
-        pytest.param({"compute_multiplier": 11}, "compute_multiplier: 11 is outside 1e-05..10", id="compute-high"),
-        pytest.param({"learning_rate_multiplier": 0}, "learning_rate_multiplier: 0 is outside > 0", id="lr-zero"),
+        pytest.param(
+            {"compute_multiplier": 11}, "compute_multiplier: 11 is outside 1e-05..10", id="compute-high"
+        ),
+        pytest.param(
+            {"learning_rate_multiplier": 0}, "learning_rate_multiplier: 0 is outside > 0", id="lr-zero"
+        ),
         pytest.param({"reasoning_effort": "auto"}, "reasoning_effort: 'auto' is not one of", id="effort"),
         pytest.param({"epochs": 2}, "hyperparameters.epochs: not an RFT hyperparameter", id="unknown"),
     ],
 )
-def test_submit_when_hyperparameter_out_of_range_then_nothing_sent(client, server, dataset, tmp_path, hyper, needle) -> None:
+def test_submit_when_hyperparameter_out_of_range_then_nothing_sent(
+    client, server, dataset, tmp_path, hyper, needle
+) -> None:
     with pytest.raises(ConfigError, match=needle):
         go(client, dataset, tmp_path, hyperparameters=hyper)
     assert [r for r in server.requests if r.route] == []
 
 
 def test_check_hyperparameters_when_auto_then_accepted() -> None:
-    assert check_hyperparameters({"n_epochs": "auto", "eval_interval": 5}) == {"n_epochs": "auto", "eval_interval": 5}
+    assert check_hyperparameters({"n_epochs": "auto", "eval_interval": 5}) == {
+        "n_epochs": "auto",
+        "eval_interval": 5,
+    }
 
 
 def test_submit_when_openai_past_its_dates_then_one_line_naming_azure(server, dataset, tmp_path) -> None:
@@ -99,9 +117,11 @@ def test_submit_when_openai_past_its_dates_then_one_line_naming_azure(server, da
     assert server.counts["jobs.create"] == 0
 
 
-def test_submit_when_training_not_available_then_one_line_naming_azure(client, server, dataset, tmp_path) -> None:
+def test_submit_when_training_not_available_then_one_line_naming_azure(
+    client, server, dataset, tmp_path
+) -> None:
     server.inject("training_not_available", route="jobs.create")
-    with pytest.raises(RemoteError, match="training_not_available.*Azure OpenAI") as caught:
+    with pytest.raises(RemoteError, match=r"training_not_available.*Azure OpenAI") as caught:
         go(client, dataset, tmp_path)
     assert "\n" not in str(caught.value)
 
@@ -110,9 +130,11 @@ def test_submit_when_retired_judge_on_openai_then_error_and_fine_on_azure(server
     from tests.remote.conftest import make_client
 
     grader = reward_grader("o3-2025-04-16")
-    with make_client(server, "openai") as openai_client:
-        with pytest.raises(ConfigError, match=r"reward.graders.tone.model.*2026-12-11"):
-            go(openai_client, dataset, tmp_path, grader=grader, today=date(2026, 12, 20))
+    with (
+        make_client(server, "openai") as openai_client,
+        pytest.raises(ConfigError, match=r"tone.model.*2026-12-11"),
+    ):
+        go(openai_client, dataset, tmp_path, grader=grader, today=date(2026, 12, 20))
     server.platform.grader_models.add("o3-2025-04-16")
     from rftkit_nb.remote import AVAILABILITY
 
@@ -122,9 +144,11 @@ def test_submit_when_retired_judge_on_openai_then_error_and_fine_on_azure(server
     assert job.status == "validating_files"
 
 
-def test_submit_when_upload_stuck_in_processing_then_error_and_no_job(client, server, dataset, tmp_path) -> None:
+def test_submit_when_upload_stuck_in_processing_then_error_and_no_job(
+    client, server, dataset, tmp_path
+) -> None:
     server.inject("stuck_processing", route="files.create")
-    with pytest.raises(RemoteError, match="still processing after 0.2s; nothing was submitted"):
+    with pytest.raises(RemoteError, match=r"still processing after 0.2s; nothing was submitted"):
         go(client, dataset, tmp_path, upload_timeout=0.2)
     assert server.counts["jobs.create"] == 0
 
@@ -139,7 +163,8 @@ def test_submit_when_costs_on_azure_then_auto_pause_and_masked_judges_named(data
     cost = cost_drivers(wb.grader(), train_rows=100, valid_rows=10, hyperparameters={}, platform="azure",
                         model="o4-mini-2025-04-16")  # fmt: skip
     text = repr(cost)
-    assert cost.judges == 2 and cost.masked_judges == 2
+    assert cost.judges == 2
+    assert cost.masked_judges == 2
     assert "runs every judge on every sample" in text
     assert "$5,000" in text
     assert "&lt;" not in cost._repr_html_() or "<li>" in cost._repr_html_()
@@ -150,8 +175,16 @@ def test_submit_when_costs_on_azure_then_auto_pause_and_masked_judges_named(data
 def test_submit_when_files_missing_or_invalid_then_config_error(client, tmp_path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "assistant", "content": "x"}]}\n')
-    with pytest.raises(ConfigError, match="train file: dataset.messages: row 0"):
-        submit(reward_grader(), train=bad, validation=bad, model="o4-mini", client=client, today=BEFORE_OPENAI_CUTOFF, show=None)
-    with pytest.raises(ConfigError, match="is not a file"):
+    with pytest.raises(ConfigError, match=r"train file: dataset.messages: row 0"):
+        submit(
+            reward_grader(),
+            train=bad,
+            validation=bad,
+            model="o4-mini",
+            client=client,
+            today=BEFORE_OPENAI_CUTOFF,
+            show=None,
+        )
+    with pytest.raises(ConfigError, match=r"is not a file"):
         submit(reward_grader(), train=tmp_path / "nope.jsonl", validation=bad, model="o4-mini", client=client,
                today=BEFORE_OPENAI_CUTOFF, show=None)  # fmt: skip
