@@ -27,7 +27,7 @@ from datetime import date
 from typing import Any
 
 from rftkit_nb.core import html as h
-from rftkit_nb.core.graders import MultiGrader
+from rftkit_nb.core.graders import MultiGrader, config_with_secrets
 from rftkit_nb.errors import RemoteError
 from rftkit_nb.remote.availability import lint_target
 from rftkit_nb.remote.calls import call
@@ -181,7 +181,7 @@ def parity(
         try:
             answer = call(target, f"run grader {g.name!r} on row {row.index}",
                           lambda c: c.fine_tuning.alpha.graders.run(
-                              grader=g.config, model_sample=row.sample["output_text"], item=row.item), safe=True)  # noqa: B023  # fmt: skip
+                              grader=config_with_secrets(g), model_sample=row.sample["output_text"], item=row.item), safe=True)  # noqa: B023  # fmt: skip
         except RemoteError as e:
             if getattr(e, "status", None) == 404:
                 report.stopped = f"graders/run is not served by {target.name} at {target.endpoint} (HTTP 404)"

@@ -20,7 +20,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rftkit_nb.core.graders import BaseGrader, grader_from_config
+from rftkit_nb.core.graders import BaseGrader, config_with_secrets, grader_from_config
 from rftkit_nb.core.lint import LintReport, lint
 from rftkit_nb.core.project import atomic_write
 from rftkit_nb.errors import ConfigError, RemoteError
@@ -198,7 +198,7 @@ def submit(
         show(cost)
     train_id = upload(target, train_path, timeout=upload_timeout)
     valid_id = upload(target, valid_path, timeout=upload_timeout)
-    reinforcement: dict[str, Any] = {"grader": g.config}
+    reinforcement: dict[str, Any] = {"grader": config_with_secrets(g)}
     if hyper:
         reinforcement["hyperparameters"] = hyper
     if response_format is not None:

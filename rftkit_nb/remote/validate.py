@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from rftkit_nb.core import html as h
-from rftkit_nb.core.graders import BaseGrader
+from rftkit_nb.core.graders import BaseGrader, config_with_secrets
 from rftkit_nb.core.lint import Finding, LintReport
 from rftkit_nb.errors import RemoteError
 from rftkit_nb.remote.calls import call
@@ -89,7 +89,7 @@ def validate(grader: Any, *, client: Any = None, today: date | None = None) -> V
         return report
     try:
         call(target, f"validate grader {g.name!r}",
-             lambda c: c.fine_tuning.alpha.graders.validate(grader=g.config), safe=True)  # fmt: skip
+             lambda c: c.fine_tuning.alpha.graders.validate(grader=config_with_secrets(g)), safe=True)  # fmt: skip
     except RemoteError as e:
         status = getattr(e, "status", None)
         if status != 400:

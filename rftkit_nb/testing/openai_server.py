@@ -13,7 +13,9 @@ slow requests cost no threads), and answers:
 * the fine-tuning platform (:mod:`rftkit_nb.testing._platform`): files (multipart upload, processing
   status), RFT jobs with metrics events, checkpoints, pause/resume/cancel and cursor lists, and
   ``fine_tuning/alpha/graders/{validate,run}``, in three layouts: OpenAI's ``/v1/...``, Azure's v1
-  ``/openai/v1/...`` (no api-version) and Azure's dated ``/openai/...?api-version=``.
+  ``/openai/v1/...`` (no api-version) and Azure's dated ``/openai/...?api-version=``;
+* ``POST /endpoint/score``: an ``endpoint`` grader's URL (``server.endpoint_url``), answering
+  ``{"score": 1.0}`` when ``sample.output_text`` equals ``item.answer``, else ``{"score": 0.0}``.
 
 Faults can be injected for the next (optionally only the matching) requests. The answers are built in
 :mod:`rftkit_nb.testing._answers`; neither module imports more than that and the standard library.
@@ -167,6 +169,11 @@ class FakeOpenAI:
     def base_url(self) -> str:
         """The OpenAI base URL, ``http://127.0.0.1:PORT/v1``."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL an ``endpoint`` grader can POST to: ``http://127.0.0.1:PORT/endpoint/score``."""
+        return f"http://127.0.0.1:{self.port}/endpoint/score"
 
     @property
     def azure_v1_base_url(self) -> str:
@@ -379,6 +386,8 @@ class FakeOpenAI:
         )
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> _Route | Reply:
+        if path == "/endpoint/score" and method == "POST":
+            return _Route("endpoint", {}, "endpoint")
         layout, suffix = _layout(path)
         if layout is None:
             return error_reply(404, f"no route for {path}", "invalid_request_error")
@@ -399,6 +408,8 @@ class FakeOpenAI:
     def _answer(self, route: _Route, query: dict[str, str], body: Any, fault: _Fault | None) -> Reply:
         if fault is not None and fault.kind in HTTP_FAULTS:
             return fault_reply(fault.kind, fault.retry_after, fault.param)
+        if route.name == "endpoint":
+            return _endpoint_answer(body, fault.kind if fault is not None else None)
         if route.name not in ("chat", "embeddings"):
             self.platform.scorer = self.scorer
             reply = self.platform.handle(route.name, route.params, query, body)
@@ -410,6 +421,20 @@ class FakeOpenAI:
         if route.name == "embeddings":
             return embeddings_answer(body, self.embedding_dims)
         return chat_answer(body, fault.kind if fault is not None else None, self.scorer)
+
+
+def _endpoint_answer(body: Any, fault: str | None) -> Reply:
+    """An endpoint grader's answer: 1.0 when the sample's output_text equals the item's answer.
+
+    A ``malformed`` fault answers ``{"score": "high"}`` (not a number)."""
+    if fault == "malformed":
+        return Reply(200, {"score": "high"})
+    if not isinstance(body, dict) or not {"sample", "item", "trace_id"} <= set(body):
+        return error_reply(
+            400, "an endpoint grader request is {sample, item, trace_id}", "invalid_request_error"
+        )
+    sample, item = body["sample"] or {}, body["item"] or {}
+    return Reply(200, {"score": float(sample.get("output_text") == item.get("answer"))})
 
 
 def _layout(path: str) -> tuple[str | None, str]:
