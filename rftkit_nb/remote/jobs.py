@@ -22,7 +22,17 @@ from rftkit_nb.errors import RateLimited, RemoteError
 from rftkit_nb.remote.calls import call
 from rftkit_nb.remote.targets import Target, resolve_target
 
-__all__ = ["TERMINAL_STATES", "Checkpoint", "Job", "JobEvent", "JobList", "Metrics", "as_data", "list_jobs"]
+__all__ = [
+    "TERMINAL_STATES",
+    "Checkpoint",
+    "Job",
+    "JobEvent",
+    "JobList",
+    "JobReport",
+    "Metrics",
+    "as_data",
+    "list_jobs",
+]
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 _MAX_POLL = 60.0  # seconds: polling never gets slower than this
@@ -252,6 +262,13 @@ class Job:
         """Cancel the job. Sent once, never retried."""
         return self._act("cancel")
 
+    def report(self) -> JobReport:
+        """Status, progress and rewards from the metrics events, checkpoints and the latest events."""
+        events = self.events()
+        return JobReport(
+            self, [e.metrics for e in events if e.metrics is not None], self.checkpoints(), events[-5:]
+        )
+
     def __repr__(self) -> str:
         return f"Job({self.id}: {self.status}, {self.model} on {self.target.name})"
 
@@ -262,6 +279,40 @@ class Job:
             rows.append(("fine-tuned model", self.fine_tuned_model))
         rows += [("note", n) for n in self.notes]
         return h.card(f"RFT job {self.id}", self.status, rows)
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """One look at a job: what ``%rft job ID`` shows."""
+
+    job: Job
+    metrics: list[Metrics]
+    checkpoints: list[Checkpoint]
+    recent: list[JobEvent]
+
+    def lines(self) -> list[str]:
+        out = [repr(self.job)]
+        if self.metrics:
+            m = self.metrics[-1]
+            rewards = [f"{k} {v:.3f}" for k, v in (("train", m.train_reward_mean), ("valid", m.valid_reward_mean))
+                       if v is not None]  # fmt: skip
+            out.append(
+                f"step {m.step}/{m.total_steps}" + (f", reward {', '.join(rewards)}" if rewards else "")
+            )
+            out += [f"  {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+                    for name, scores in m.graders.items()]  # fmt: skip
+        out += [f"checkpoint step {c.step}: {c.model}" for c in self.checkpoints]
+        out += [f"[{e.level}] {e.message}" for e in self.recent] + [f"note: {n}" for n in self.job.notes]
+        return out
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<div>{h.esc(line)}</div>" for line in self.lines()[1:])
+        return h.card(
+            f"RFT job {self.job.id}", self.job.status, [("target", str(self.job.target))], body_html=rows
+        )
 
 
 class JobList(list[Job]):
