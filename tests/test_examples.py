@@ -55,8 +55,10 @@ def test_ship_to_azure_when_run_offline_then_job_succeeds_and_no_key_is_shown(tm
     assert "Traceback" not in text
     assert "platform: accepted" in text  # validated by the (stand-in) platform
     assert "parity: all 6 rows agree" in text
-    assert "cost drivers" in text and "$5,000" in text  # shown before the job was created
-    assert "succeeded" in text and "step 4/4" in text
+    assert "cost drivers" in text
+    assert "$5,000" in text
+    assert "succeeded" in text
+    assert "step 4/4" in text
     assert "ckpt-step-4" in text
     assert "shut down on OpenAI on 2026-10-23" in text  # the availability table, for OpenAI
     assert (tmp_path / "rft_data" / "reward.train.jsonl").is_file()

@@ -6,9 +6,8 @@ so one state machine serves the OpenAI and both Azure layouts. Jobs move on when
 training step per tick, a metrics event per step, a checkpoint every other step -> succeeded), so tests
 and offline demos watch a whole job in milliseconds and deterministically. A paused job stays put.
 
-Graders are run here with the core layer only: string_check exactly, text_similarity by difflib (not the
-metric's real scorer, on purpose: parity reports show a difference), score_model through the server's
-judge scorer on the rendered prompt, python in a fresh ``python -I`` subprocess, multi by its formula.
+``graders/run`` grades each sub-grader with :mod:`rftkit_nb.testing._grading` and combines them by the
+multi grader's formula.
 
 >>> platform = Platform()
 >>> platform.files_create({"purpose": "fine-tune", "filename": "t.jsonl", "content": b"{}"}).body["status"]
@@ -17,21 +16,17 @@ judge scorer on the rendered prompt, python in a fresh ``python -I`` subprocess,
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rftkit_nb.core.formula import parse_formula
-from rftkit_nb.core.templates import render
 from rftkit_nb.errors import RftkitError
 from rftkit_nb.testing._answers import Reply, error_reply
+from rftkit_nb.testing._grading import grade, json_or_none
 
 __all__ = ["FAKE_BASE_MODELS", "FAKE_GRADER_MODELS", "Platform", "platform_route"]
 
@@ -219,7 +214,7 @@ class Platform:
         if problem is not None:
             return problem
         text = str(body["model_sample"])
-        sample = {"output_text": text, "output_json": _json_or_none(text), "output_tools": [], "choices": []}
+        sample = {"output_text": text, "output_json": json_or_none(text), "output_tools": [], "choices": []}
         item = body.get("item") or {}
         grader = body["grader"]
         errors: dict[str, bool] = {}
@@ -243,7 +238,7 @@ class Platform:
 
     def _run_one(self, grader: Mapping[str, Any], sample: dict, item: Any, errors: dict[str, bool]) -> float:
         try:
-            return _grade(grader, sample, item, self.scorer)
+            return grade(grader, sample, item, self.scorer)
         except RftkitError:
             errors["invalid_variable_error"] = True
         except (subprocess.SubprocessError, ValueError, TypeError) as e:
@@ -367,71 +362,3 @@ def _page(items: list[dict[str, Any]], query: Mapping[str, str]) -> Reply:
     page = items[:limit]
     return Reply(200, {"object": "list", "data": page, "has_more": len(items) > limit,
                        "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None})  # fmt: skip
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _grade(
-    grader: Mapping[str, Any], sample: dict, item: Any, scorer: Callable[[dict], dict] | None
-) -> float:
-    kind = grader["type"]
-    if kind == "string_check":
-        given = render(grader["input"], item=item, sample=sample)
-        reference = render(grader["reference"], item=item, sample=sample)
-        op = grader["operation"]
-        if op in ("eq", "ne"):
-            return float((given == reference) == (op == "eq"))
-        return float(reference.lower() in given.lower() if op == "ilike" else reference in given)
-    if kind == "text_similarity":
-        given = render(grader["input"], item=item, sample=sample)
-        reference = render(grader["reference"], item=item, sample=sample)
-        return difflib.SequenceMatcher(None, given, reference).ratio()
-    if kind == "score_model":
-        messages = [{"role": m.get("role", "user"), "content": _render_content(m.get("content"), item, sample)}
-                    for m in grader["input"]]  # fmt: skip
-        low, high = grader.get("range") or (0.0, 1.0)
-        body = {"model": grader["model"], "messages": messages,
-                "response_format": {"type": "json_schema", "json_schema": {"name": "score_result", "schema": {
-                    "type": "object", "properties": {"result": {"type": "number"}}}}}}  # fmt: skip
-        if scorer is None:
-            return float(low)
-        result = float(scorer(body)["result"])
-        return min(max(result, float(low)), float(high)) if math.isfinite(result) else float(low)
-    if kind == "python":
-        return _run_python(grader["source"], sample, item)
-    return 0.0  # endpoint and other types: the fake cannot call out
-
-
-def _render_content(content: Any, item: Any, sample: dict) -> Any:
-    if isinstance(content, str):
-        return render(content, item=item, sample=sample)
-    if isinstance(content, list):
-        return [_render_content(part, item, sample) for part in content]
-    if isinstance(content, Mapping) and isinstance(content.get("text"), str):
-        return {**content, "text": render(content["text"], item=item, sample=sample)}
-    return content
-
-
-_HARNESS = """
-import json, sys
-payload = json.load(sys.stdin)
-namespace = {"__name__": "grader"}
-exec(compile(payload["source"], "grader.py", "exec"), namespace)
-print(json.dumps(float(namespace["grade"](payload["sample"], payload["item"]))))
-"""
-
-
-def _run_python(source: str, sample: dict, item: Any) -> float:
-    """The python grader in a fresh isolated interpreter (never in the process that hosts the server)."""
-    payload = json.dumps({"source": source, "sample": sample, "item": item})
-    done = subprocess.run(  # noqa: S603 - our own interpreter, a fixed harness, the grader source as data
-        [sys.executable, "-I", "-c", _HARNESS], input=payload, capture_output=True, text=True, timeout=30
-    )
-    if done.returncode != 0:
-        raise ValueError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "grader failed")
-    return float(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -22,7 +22,7 @@ Faults can be injected for the next (optionally only the matching) requests. The
 
 Example::
 
-    >>> import openai
+    >>> import json, openai
     >>> with FakeOpenAI() as server:
     ...     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
     ...     reply = client.chat.completions.create(
@@ -37,10 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.parser
-import email.policy
 import hashlib
-import json
 import re
 import threading
 from collections import Counter
@@ -60,6 +57,7 @@ from rftkit_nb.testing._answers import (
     fault_reply,
     prompt_text,
 )
+from rftkit_nb.testing._http import endpoint_answer, layout_of, read_body, read_chunked, summary
 from rftkit_nb.testing._platform import Platform, platform_route
 
 __all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "fingerprint", "prompt_text"]
@@ -325,7 +323,7 @@ class FakeOpenAI:
             if sep:
                 headers[name.strip().lower()] = value.strip()
         if headers.get("transfer-encoding", "").lower() == "chunked":
-            raw = await _read_chunked(reader)
+            raw = await read_chunked(reader)
         else:
             raw = await reader.readexactly(int(headers.get("content-length", "0")))
         reply = await self._handle(method, target, headers, raw)
@@ -342,10 +340,10 @@ class FakeOpenAI:
         route = self._route(method, url.path, query)
         name, layout = (route.name, route.layout) if isinstance(route, _Route) else ("", "")
         try:
-            body = _read_body(raw, headers.get("content-type", ""))
+            body = read_body(raw, headers.get("content-type", ""))
         except ValueError:
             return error_reply(400, "the request body is not JSON", "invalid_request_error")
-        shown = _summary(body) if name == "files.create" else body  # uploads are recorded by size
+        shown = summary(body) if name == "files.create" else body  # uploads are recorded by size
         self.requests.append(
             RecordedRequest(method, url.path, query, _redacted(headers), shown, name, layout)
         )
@@ -388,7 +386,7 @@ class FakeOpenAI:
     def _route(self, method: str, path: str, query: dict[str, str]) -> _Route | Reply:
         if path == "/endpoint/score" and method == "POST":
             return _Route("endpoint", {}, "endpoint")
-        layout, suffix = _layout(path)
+        layout, suffix = layout_of(path)
         if layout is None:
             return error_reply(404, f"no route for {path}", "invalid_request_error")
         if layout == "azure-dated" and "api-version" not in query:
@@ -409,7 +407,7 @@ class FakeOpenAI:
         if fault is not None and fault.kind in HTTP_FAULTS:
             return fault_reply(fault.kind, fault.retry_after, fault.param)
         if route.name == "endpoint":
-            return _endpoint_answer(body, fault.kind if fault is not None else None)
+            return endpoint_answer(body, fault.kind if fault is not None else None)
         if route.name not in ("chat", "embeddings"):
             self.platform.scorer = self.scorer
             reply = self.platform.handle(route.name, route.params, query, body)
@@ -423,69 +421,11 @@ class FakeOpenAI:
         return chat_answer(body, fault.kind if fault is not None else None, self.scorer)
 
 
-def _endpoint_answer(body: Any, fault: str | None) -> Reply:
-    """An endpoint grader's answer: 1.0 when the sample's output_text equals the item's answer.
-
-    A ``malformed`` fault answers ``{"score": "high"}`` (not a number)."""
-    if fault == "malformed":
-        return Reply(200, {"score": "high"})
-    if not isinstance(body, dict) or not {"sample", "item", "trace_id"} <= set(body):
-        return error_reply(
-            400, "an endpoint grader request is {sample, item, trace_id}", "invalid_request_error"
-        )
-    sample, item = body["sample"] or {}, body["item"] or {}
-    return Reply(200, {"score": float(sample.get("output_text") == item.get("answer"))})
-
-
-def _layout(path: str) -> tuple[str | None, str]:
-    """Which API layout a path uses, and the route after its prefix."""
-    for prefix, layout in (("/openai/v1/", "azure-v1"), ("/v1/", "openai"), ("/openai/", "azure-dated")):
-        if path.startswith(prefix):
-            return layout, "/" + path[len(prefix) :]
-    return None, path
-
-
-def _read_body(raw: bytes, content_type: str) -> Any:
-    """JSON, or a multipart form as ``{field: text, "filename": ..., "content": bytes}`` (uploads)."""
-    if not raw:
-        return None
-    if not content_type.lower().startswith("multipart/form-data"):
-        return json.loads(raw)
-    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
-    form: dict[str, Any] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename():
-            form["filename"], form["content"] = part.get_filename(), payload
-        elif name:
-            form[str(name)] = payload.decode()
-    return form
-
-
-def _summary(form: Any) -> Any:
-    if not isinstance(form, dict):
-        return form
-    return {k: (len(v) if k == "content" else v) for k, v in form.items()}
-
-
 def _contains(needle: str) -> Callable[[Any], bool]:
     def matches(body: Any) -> bool:
         return needle in prompt_text(body)
 
     return matches
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            await reader.readuntil(b"\r\n")
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
 
 
 def fingerprint(secret: str) -> str:
