@@ -62,7 +62,9 @@ def test_ship_to_azure_when_run_offline_then_job_succeeds_and_no_key_is_shown(tm
     assert "ckpt-step-4" in text
     assert "shut down on OpenAI on 2026-10-23" in text  # the availability table, for OpenAI
     assert (tmp_path / "rft_data" / "reward.train.jsonl").is_file()
-    written = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    written = [
+        p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".ipynb"
+    ]
     assert not [w for w in written if "demo-key" in w]
     outputs_only = "\n".join(str(out) for cell in nb.cells for out in cell.get("outputs", []))
     assert "demo-key" not in outputs_only

@@ -18,7 +18,8 @@ slow requests cost no threads), and answers:
   ``{"score": 1.0}`` when ``sample.output_text`` equals ``item.answer``, else ``{"score": 0.0}``.
 
 Faults can be injected for the next (optionally only the matching) requests. The answers are built in
-:mod:`rftkit_nb.testing._answers`; neither module imports more than that and the standard library.
+:mod:`rftkit_nb.testing._answers`; the platform (files, jobs, graders) in :mod:`rftkit_nb.testing._platform`. The package imports only
+the standard library and rftkit_nb.core.
 
 Example::
 
