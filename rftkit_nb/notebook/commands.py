@@ -339,4 +339,5 @@ def parse_names(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
     return names
 
+
 from rftkit_nb.notebook import remote_commands as _remote_commands  # noqa: E402, F401  (registers validate, parity, submit, jobs, job)
