@@ -18,7 +18,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rftkit_nb.errors import RateLimited, RemoteError
@@ -35,7 +35,9 @@ _HINTS = {
 }
 
 
-def translate(exc: BaseException, target: Target, what: str) -> RemoteError | None:
+def translate(
+    exc: BaseException, target: Target, what: str, secrets: Sequence[str] = ()
+) -> RemoteError | None:
     """``exc`` as a one-line RemoteError (None when it is not an openai SDK error).
 
     The error keeps ``status``, ``code`` and ``param`` (the field path a 400 names) as attributes.
@@ -70,6 +72,8 @@ def translate(exc: BaseException, target: Target, what: str) -> RemoteError | No
     else:
         message = f"{what}: {target.name} failed: {exc}"
     message = target.mask(message)
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        message = message.replace(secret, "***")  # e.g. an endpoint grader's header values, echoed back
     error: RemoteError
     if status == 429:
         retry_after = _retry_after(exc)
@@ -87,16 +91,17 @@ def _retry_after(exc: Any) -> float | None:
         return None
 
 
-def call(target: Target, what: str, fn: Callable[[Any], T], *, safe: bool) -> T:
+def call(target: Target, what: str, fn: Callable[[Any], T], *, safe: bool, secrets: Sequence[str] = ()) -> T:
     """Run ``fn(client)`` against ``target``; SDK errors become one-line RemoteErrors naming ``what``.
 
-    ``safe=False`` turns the SDK's own retries off for this call (see the module docstring).
+    ``safe=False`` turns the SDK's own retries off for this call (see the module docstring); ``secrets``
+    are masked in the message besides the client's own credentials.
     """
     client = target.client if safe else target.client.with_options(max_retries=0)
     try:
         return fn(client)
     except Exception as exc:
-        error = translate(exc, target, what)
+        error = translate(exc, target, what, secrets)
         if error is None:
             raise
         raise error from None  # the SDK error's body may echo a credential: not chained

@@ -32,7 +32,7 @@ from rftkit_nb.errors import RemoteError
 from rftkit_nb.remote.availability import lint_target
 from rftkit_nb.remote.calls import call
 from rftkit_nb.remote.jobs import as_data
-from rftkit_nb.remote.submit import as_grader
+from rftkit_nb.remote.submit import as_grader, header_secrets
 from rftkit_nb.remote.targets import resolve_target
 
 __all__ = ["ParityReport", "ParityRow", "parity"]
@@ -175,42 +175,42 @@ def parity(
         report.stopped = f"graders/run is gone on {target.name} ({gone[0].message.split('; ')[0]})"
         return report
     local = score(g, rows, judge=judge, limit=n, output=output, progress=False)
-    leaves = dict(g.graders) if isinstance(g, MultiGrader) else {g.name: g}
-    frame = local.frame
+    hosted_config, secrets = config_with_secrets(g), header_secrets(g)
     for i, row in enumerate(local.rows):
         try:
             answer = call(target, f"run grader {g.name!r} on row {row.index}",
-                          lambda c: c.fine_tuning.alpha.graders.run(
-                              grader=config_with_secrets(g), model_sample=row.sample["output_text"], item=row.item), safe=True)  # noqa: B023  # fmt: skip
+                          lambda c: c.fine_tuning.alpha.graders.run(grader=hosted_config,
+                                                                    model_sample=row.sample["output_text"],  # noqa: B023
+                                                                    item=row.item),  # noqa: B023
+                          safe=True, secrets=secrets)  # fmt: skip
         except RemoteError as e:
             if getattr(e, "status", None) == 404:
                 report.stopped = f"graders/run is not served by {target.name} at {target.endpoint} (HTTP 404)"
                 report.rows.clear()
                 return report
             raise
-        data = as_data(answer)
-        errors = tuple(k for k, v in ((data.get("metadata") or {}).get("errors") or {}).items() if v is True)
-        pairs = {}
-        for key, sub in leaves.items():
-            hosted = (
-                data.get("reward")
-                if not isinstance(g, MultiGrader)
-                else _hosted_sub(data.get("sub_rewards"), key, sub.name)
-            )
-            value = frame[f"{key}.score"].iloc[i]
-            pairs[key] = (
-                None if hosted is None else float(hosted),
-                None if _missing(value) else float(value),
-            )
-        reward = data.get("reward")
-        report.rows.append(
-            ParityRow(row.index, None if reward is None else float(reward), local.rewards[i], pairs, errors)
-        )
+        report.rows.append(_side_by_side(g, as_data(answer), local, i))
     report.notes.extend(local.notes)
     if any(r.hosted_errors for r in report.rows):
         report.notes.append("the hosted run reported errors on some rows: " + ", ".join(
             sorted({e for r in report.rows for e in r.hosted_errors})))  # fmt: skip
     return report
+
+
+def _side_by_side(g: Any, data: dict[str, Any], local: Any, i: int) -> ParityRow:
+    """Row ``i``: the hosted answer ``data`` next to the local report's reward and sub-grader scores."""
+    leaves = dict(g.graders) if isinstance(g, MultiGrader) else {g.name: g}
+    errors = tuple(k for k, v in ((data.get("metadata") or {}).get("errors") or {}).items() if v is True)
+    pairs = {}
+    for key, sub in leaves.items():
+        multi = isinstance(g, MultiGrader)
+        hosted = _hosted_sub(data.get("sub_rewards"), key, sub.name) if multi else data.get("reward")
+        value = local.frame[f"{key}.score"].iloc[i]
+        pairs[key] = (None if hosted is None else float(hosted), None if _missing(value) else float(value))
+    reward = data.get("reward")
+    return ParityRow(
+        local.rows[i].index, None if reward is None else float(reward), local.rewards[i], pairs, errors
+    )
 
 
 def _missing(value: Any) -> bool:

@@ -31,7 +31,15 @@ from rftkit_nb.remote.datasets import DatasetFile, lint_rows
 from rftkit_nb.remote.jobs import Job, list_jobs
 from rftkit_nb.remote.targets import Target, resolve_target
 
-__all__ = ["METADATA_KEY", "as_grader", "default_record_path", "preflight", "submit", "upload"]
+__all__ = [
+    "METADATA_KEY",
+    "as_grader",
+    "default_record_path",
+    "header_secrets",
+    "preflight",
+    "submit",
+    "upload",
+]
 
 METADATA_KEY = "rftkit_submission"
 
@@ -51,6 +59,21 @@ def as_grader(grader: Any) -> BaseGrader:
     if callable(getattr(grader, "grader", None)):
         return grader.grader()
     raise ConfigError(f"expected a grader, a config dict or a Workbench, not {type(grader).__name__}")
+
+
+def header_secrets(grader: BaseGrader) -> tuple[str, ...]:
+    """The endpoint graders' header values in ``grader``: masked in every error message."""
+    found: list[str] = []
+
+    def walk(config: Any) -> None:
+        if isinstance(config, Mapping):
+            if config.get("type") == "endpoint":
+                found.extend(str(v) for v in (config.get("headers") or {}).values())
+            for sub in (config.get("graders") or {}).values() if config.get("type") == "multi" else ():
+                walk(sub)
+
+    walk(config_with_secrets(grader))
+    return tuple(found)
 
 
 def preflight(grader: BaseGrader, target: Target, *, model: str | None, apis: tuple[str, ...],
@@ -209,7 +232,11 @@ def submit(
     payload.update({k: v for k, v in (("suffix", suffix), ("seed", seed)) if v is not None})
     try:
         created = call(
-            target, "create the RFT job", lambda c: c.fine_tuning.jobs.create(**payload), safe=False
+            target,
+            "create the RFT job",
+            lambda c: c.fine_tuning.jobs.create(**payload),
+            safe=False,
+            secrets=header_secrets(g),
         )
     except RemoteError as e:
         status = getattr(e, "status", None)

@@ -27,7 +27,7 @@ from rftkit_nb.core.graders import BaseGrader, config_with_secrets
 from rftkit_nb.core.lint import Finding, LintReport
 from rftkit_nb.errors import RemoteError
 from rftkit_nb.remote.calls import call
-from rftkit_nb.remote.submit import as_grader, preflight
+from rftkit_nb.remote.submit import as_grader, header_secrets, preflight
 from rftkit_nb.remote.targets import resolve_target
 
 __all__ = ["ValidationReport", "grader_field", "validate"]
@@ -89,7 +89,8 @@ def validate(grader: Any, *, client: Any = None, today: date | None = None) -> V
         return report
     try:
         call(target, f"validate grader {g.name!r}",
-             lambda c: c.fine_tuning.alpha.graders.validate(grader=config_with_secrets(g)), safe=True)  # fmt: skip
+             lambda c: c.fine_tuning.alpha.graders.validate(grader=config_with_secrets(g)), safe=True,
+             secrets=header_secrets(g))  # fmt: skip
     except RemoteError as e:
         status = getattr(e, "status", None)
         if status != 400:

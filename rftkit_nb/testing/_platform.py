@@ -237,6 +237,9 @@ class Platform:
                            "model_grader_token_usage_per_model": {}})  # fmt: skip
 
     def _run_one(self, grader: Mapping[str, Any], sample: dict, item: Any, errors: dict[str, bool]) -> float:
+        if grader.get("type") == "endpoint":  # the fake never calls out: flagged, never a silent 0
+            errors["endpoint_grader_server_error"] = True
+            return 0.0
         try:
             return grade(grader, sample, item, self.scorer)
         except RftkitError:
