@@ -190,13 +190,17 @@ def test_submit_when_files_missing_or_invalid_then_config_error(client, tmp_path
                today=BEFORE_OPENAI_CUTOFF, show=None)  # fmt: skip
 
 
-def test_submit_when_grader_has_endpoint_headers_then_sent_for_real_and_masked_in_errors(server, dataset, tmp_path) -> None:
+def test_submit_when_grader_has_endpoint_headers_then_sent_for_real_and_masked_in_errors(
+    server, dataset, tmp_path
+) -> None:
     from rftkit_nb.core.graders import EndpointGrader, MultiGrader
     from tests.remote.conftest import exact_grader, make_client
 
     secret = "Bearer endpoint-header-secret-42"
     remote = EndpointGrader(name="remote", url=server.endpoint_url, headers={"Authorization": secret})
-    grader = MultiGrader(name="r", graders={"exact": exact_grader(), "remote": remote}, calculate_output="exact * remote")
+    grader = MultiGrader(
+        name="r", graders={"exact": exact_grader(), "remote": remote}, calculate_output="exact * remote"
+    )
     with make_client(server, "azure-v1") as client:
         server.inject("invalid_field", route="jobs.create", param=secret)
         with pytest.raises(RemoteError) as caught:
