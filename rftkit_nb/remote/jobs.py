@@ -72,15 +72,17 @@ class Metrics:
         """Read an event's ``data`` defensively: the shape is only partly documented."""
         if not isinstance(data, Mapping):
             return None
-        scores = data.get("scores") if isinstance(data.get("scores"), Mapping) else {}
-        step, total = data.get("step"), data.get("total_steps")
+        raw_scores, raw_errors = data.get("scores"), data.get("errors")
+        scores: Mapping[str, Any] = raw_scores if isinstance(raw_scores, Mapping) else {}
+        errors: Mapping[str, Any] = raw_errors if isinstance(raw_errors, Mapping) else {}
+        step, total = _number(data.get("step")), _number(data.get("total_steps"))
         return cls(
-            step=int(step) if _number(step) is not None else None,
-            total_steps=int(total) if _number(total) is not None else None,
+            step=None if step is None else int(step),
+            total_steps=None if total is None else int(total),
             train_reward_mean=_number(scores.get("train_reward_mean", data.get("train_reward_mean"))),
             valid_reward_mean=_number(scores.get("valid_reward_mean", data.get("valid_reward_mean"))),
             graders=_per_grader(scores.get("graders")),
-            errors=_per_grader((data.get("errors") or {}).get("graders") if isinstance(data.get("errors"), Mapping) else None),
+            errors=_per_grader(errors.get("graders")),
         )  # fmt: skip
 
 
