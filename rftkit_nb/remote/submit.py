@@ -187,11 +187,7 @@ def submit(
     target = resolve_target(client)
     g = as_grader(grader)
     hyper = check_hyperparameters(hyperparameters)
-    if suffix is not None and len(suffix) > 64:
-        raise ConfigError(f"suffix is {len(suffix)} characters; at most 64")
-    user_meta = dict(metadata or {})
-    if len(user_meta) > 15:
-        raise ConfigError(f"metadata has {len(user_meta)} pairs; at most 15 (one is kept for {METADATA_KEY})")
+    user_meta = _checked_settings(suffix, metadata)
     _refuse(preflight(g, target, model=model, apis=("jobs.create",), today=today),
             f"not submitted to {target.name}")  # fmt: skip
     (train_path, train_hash, train_rows), (valid_path, valid_hash, valid_rows) = (
@@ -203,41 +199,59 @@ def submit(
                 "response_format": response_format, "target": [target.platform, target.endpoint]}  # fmt: skip
     key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]
     store = _Record(Path(record) if record is not None else default_record_path())
-    if not force:
-        earlier = store.read().get(key)
-        if earlier is not None:
-            job = Job.from_id(earlier["job_id"], client=target)
-            job.notes.append(f"already submitted on {earlier['submitted_at']} as {job.id} (same grader, files, "
-                             "settings and target): returned it; submit(..., force=True) creates another")  # fmt: skip
-            return job
-        found = _find_remote(target, key)
-        if found is not None:
-            found.notes.append(f"{found.id} on {target.name} carries this submission's key: returned it; "
-                               "submit(..., force=True) creates another")  # fmt: skip
-            return found
+    earlier = None if force else _submitted_before(store, target, key)
+    if earlier is not None:
+        return earlier
     cost = cost_drivers(g, train_rows=len(train_rows), valid_rows=len(valid_rows), hyperparameters=hyper,
                         platform=target.platform, model=model)  # fmt: skip
     if show is not None:
         show(cost)
-    train_id = upload(target, train_path, timeout=upload_timeout)
-    valid_id = upload(target, valid_path, timeout=upload_timeout)
     reinforcement: dict[str, Any] = {"grader": config_with_secrets(g)}
     if hyper:
         reinforcement["hyperparameters"] = hyper
     if response_format is not None:
         reinforcement["response_format"] = dict(response_format)  # not in the SDK's TypedDict; sent as is
-    payload: dict[str, Any] = {"model": model, "training_file": train_id, "validation_file": valid_id,
+    payload: dict[str, Any] = {"model": model, "training_file": upload(target, train_path, timeout=upload_timeout),
+                               "validation_file": upload(target, valid_path, timeout=upload_timeout),
                                "method": {"type": "reinforcement", "reinforcement": reinforcement},
                                "metadata": {**user_meta, METADATA_KEY: key}}  # fmt: skip
     payload.update({k: v for k, v in (("suffix", suffix), ("seed", seed)) if v is not None})
+    job = Job(target, _create(target, payload, key, header_secrets(g)), notes=[f"submission key {key}"])
+    job.cost = cost
+    store.put(key, {"job_id": job.id, "platform": target.platform, "endpoint": target.endpoint, "model": model,
+                    "submitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
+    return job
+
+
+def _checked_settings(suffix: str | None, metadata: Mapping[str, str] | None) -> dict[str, str]:
+    if suffix is not None and len(suffix) > 64:
+        raise ConfigError(f"suffix is {len(suffix)} characters; at most 64")
+    user_meta = dict(metadata or {})
+    if len(user_meta) > 15:
+        raise ConfigError(f"metadata has {len(user_meta)} pairs; at most 15 (one is kept for {METADATA_KEY})")
+    return user_meta
+
+
+def _submitted_before(store: _Record, target: Target, key: str) -> Job | None:
+    """The job this exact submission already created: in the local record, or on the platform."""
+    earlier = store.read().get(key)
+    if earlier is not None:
+        job = Job.from_id(earlier["job_id"], client=target)
+        job.notes.append(f"already submitted on {earlier['submitted_at']} as {job.id} (same grader, files, "
+                         "settings and target): returned it; submit(..., force=True) creates another")  # fmt: skip
+        return job
+    found = _find_remote(target, key)
+    if found is not None:
+        found.notes.append(f"{found.id} on {target.name} carries this submission's key: returned it; "
+                           "submit(..., force=True) creates another")  # fmt: skip
+    return found
+
+
+def _create(target: Target, payload: dict[str, Any], key: str, secrets: tuple[str, ...]) -> Any:
+    """One create call, never retried; when its answer is lost, the job is looked for, not created again."""
     try:
-        created = call(
-            target,
-            "create the RFT job",
-            lambda c: c.fine_tuning.jobs.create(**payload),
-            safe=False,
-            secrets=header_secrets(g),
-        )
+        return call(target, "create the RFT job", lambda c: c.fine_tuning.jobs.create(**payload), safe=False,
+                    secrets=secrets)  # fmt: skip
     except RemoteError as e:
         status = getattr(e, "status", None)
         if status is not None and status < 500:
@@ -246,9 +260,4 @@ def submit(
         if found is None:
             raise RemoteError(f"{e}; no job carrying submission key {key} exists on {target.name}, so none was "
                               "created: submit() again (it looks for the job before creating one)") from None  # fmt: skip
-        created = found.data
-    job = Job(target, created, notes=[f"submission key {key}"])
-    job.cost = cost
-    store.put(key, {"job_id": job.id, "platform": target.platform, "endpoint": target.endpoint, "model": model,
-                    "submitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})  # fmt: skip
-    return job
+        return found.data
