@@ -17,7 +17,7 @@ Errors: every SDK error becomes a one-line :class:`~rftkit_nb.errors.RemoteError
 from rftkit_nb.remote.availability import AVAILABILITY, Availability, AvailabilityTable, lint_target
 from rftkit_nb.remote.costs import CostDrivers, check_hyperparameters, cost_drivers
 from rftkit_nb.remote.datasets import DatasetFile, lint_rows, write_dataset
-from rftkit_nb.remote.jobs import Checkpoint, Job, JobEvent, JobList, Metrics, list_jobs
+from rftkit_nb.remote.jobs import Checkpoint, Job, JobEvent, JobList, JobReport, Metrics, list_jobs
 from rftkit_nb.remote.parity import ParityReport, parity
 from rftkit_nb.remote.submit import submit
 from rftkit_nb.remote.targets import Target, resolve_target
@@ -33,6 +33,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "JobList",
+    "JobReport",
     "Metrics",
     "ParityReport",
     "Target",

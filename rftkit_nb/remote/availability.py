@@ -148,6 +148,9 @@ AVAILABILITY = AvailabilityTable(_DEFAULT)
 
 
 def _suggest(table: AvailabilityTable, platform: str, kind: str, model: str, today: date) -> str:
+    if kind == "api":
+        others = [e for e in table.live("azure", "api", today) if e.model == model and platform != "azure"]
+        return "Azure OpenAI, which still offers it" if others else "no other platform listed for it"
     live = [e for e in table.live(platform, kind, today) if e.model != model]
     family = [e for e in live if e.model.split("-")[:2] == model.split("-")[:2]]
     picks = (family or live)[:2]

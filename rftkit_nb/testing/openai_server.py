@@ -456,8 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--total-steps", type=int, default=4, help="training steps of each fake RFT job")
     args = parser.parse_args(argv)
-    with FakeOpenAI(latency=args.latency, port=args.port) as server:
+    with FakeOpenAI(latency=args.latency, port=args.port, total_steps=args.total_steps) as server:
         print(server.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             sys.stdin.read()  # returns when the parent closes our stdin

@@ -111,7 +111,7 @@ def test_submit_when_openai_past_its_dates_then_one_line_naming_azure(server, da
     with make_client(server, "openai") as openai_client:
         with pytest.raises(ConfigError, match=r"2026-10-23.*Azure OpenAI") as caught:
             go(openai_client, dataset, tmp_path, today=date(2026, 12, 4))
-        with pytest.raises(ConfigError, match=r"jobs.create.*2027-01-06"):
+        with pytest.raises(ConfigError, match=r"jobs.create.*2027-01-06; use Azure OpenAI"):
             go(openai_client, dataset, tmp_path, today=date(2027, 1, 6), model="gpt-5-2025-08-07")
     assert "\n" not in str(caught.value)
     assert server.counts["jobs.create"] == 0
