@@ -43,3 +43,28 @@ def test_quickstart_when_run_top_to_bottom_then_scores_and_exports(tmp_path, mon
     assert (tmp_path / "rftkit.json").is_file()  # the design was autosaved next to the notebook
     assert "lint: no findings" in text  # the sample rows are valid RFT rows for this grader
     assert "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_ship_to_azure_when_run_offline_then_job_succeeds_and_no_key_is_shown(tmp_path, monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    nb = _run("ship_to_azure.ipynb", tmp_path)
+    text = _outputs(nb)
+    assert "Traceback" not in text
+    assert "platform: accepted" in text  # validated by the (stand-in) platform
+    assert "parity: all 6 rows agree" in text
+    assert "cost drivers" in text
+    assert "$5,000" in text
+    assert "succeeded" in text
+    assert "step 4/4" in text
+    assert "ckpt-step-4" in text
+    assert "shut down on OpenAI on 2026-10-23" in text  # the availability table, for OpenAI
+    assert (tmp_path / "rft_data" / "reward.train.jsonl").is_file()
+    written = [
+        p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".ipynb"
+    ]
+    assert not [w for w in written if "demo-key" in w]
+    outputs_only = "\n".join(str(out) for cell in nb.cells for out in cell.get("outputs", []))
+    assert "demo-key" not in outputs_only

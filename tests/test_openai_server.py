@@ -388,3 +388,120 @@ def test_server_when_requests_recorded_then_credentials_are_never_kept():
         recorded = repr(server.requests)
     assert KEY not in recorded
     assert fingerprint(f"Bearer {KEY}") in recorded
+
+
+# --- the fine-tuning platform (files, jobs, graders) in three layouts --------------------------------
+
+EXACT = {"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}",
+         "reference": "{{ item.answer }}", "operation": "eq"}  # fmt: skip
+
+
+def raw_request(server: FakeOpenAI, method: str, path: str, body: object = None) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        conn.request(method, path, body=payload, headers={"content-type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "layout"),
+    [
+        pytest.param("/v1/fine_tuning/alpha/graders/validate", "openai", id="openai"),
+        pytest.param("/openai/v1/fine_tuning/alpha/graders/validate", "azure-v1", id="azure-v1"),
+        pytest.param("/openai/fine_tuning/alpha/graders/validate?api-version=2025-04-01-preview", "azure-dated",
+                     id="azure-dated"),
+    ],
+)  # fmt: skip
+def test_server_when_platform_route_in_any_layout_then_served_and_recorded(server, path, layout) -> None:
+    status, body = raw_request(server, "POST", path, {"grader": EXACT})
+    assert (status, body) == (200, {"grader": EXACT})
+    assert (server.requests[-1].route, server.requests[-1].layout) == ("graders.validate", layout)
+
+
+def test_server_when_dated_azure_route_lacks_api_version_then_400(server) -> None:
+    status, body = raw_request(server, "GET", "/openai/fine_tuning/jobs")
+    assert status == 400
+    assert "api-version" in body["error"]["message"]
+
+
+def test_server_when_unknown_platform_route_then_404(server) -> None:
+    status, _ = raw_request(server, "DELETE", "/v1/fine_tuning/jobs/ftjob-1")
+    assert status == 404
+
+
+@pytest.mark.parametrize(
+    ("grader", "param"),
+    [
+        pytest.param({**EXACT, "type": "label_model"}, "grader.type", id="type"),
+        pytest.param({k: v for k, v in EXACT.items() if k != "operation"}, "grader.operation", id="missing"),
+        pytest.param({"type": "multi", "name": "m", "graders": {"a": EXACT}, "calculate_output": "a + b"},
+                     "grader.calculate_output", id="formula"),
+        pytest.param({"type": "multi", "name": "m", "graders": {"a": {"type": "score_model", "name": "j",
+                      "model": "gpt-0", "input": []}}, "calculate_output": "a"}, "grader.graders.a.model", id="model"),
+    ],
+)  # fmt: skip
+def test_server_when_grader_invalid_then_400_names_the_field_path(server, grader, param) -> None:
+    status, body = raw_request(server, "POST", "/v1/fine_tuning/alpha/graders/validate", {"grader": grader})
+    assert status == 400
+    assert body["error"]["param"] == param
+
+
+def test_server_when_graders_run_then_reward_and_sub_rewards(client) -> None:
+    multi = {"type": "multi", "name": "m", "graders": {"exact": EXACT, "py": {"type": "python", "name": "py",
+             "source": "def grade(sample, item):\n    return 0.5\n"}}, "calculate_output": "exact + py"}  # fmt: skip
+    answer = client.fine_tuning.alpha.graders.run(grader=multi, model_sample="4", item={"answer": "4"})
+    assert answer.reward == 1.5
+    assert answer.sub_rewards == {"exact": 1.0, "py": 0.5}
+
+
+def test_server_when_file_uploaded_then_processed_on_first_look_unless_stuck(client, server) -> None:
+    import io
+
+    made = client.files.create(file=("t.jsonl", io.BytesIO(b"{}\n")), purpose="fine-tune")
+    assert made.status == "uploaded"
+    assert client.files.retrieve(made.id).status == "processed"
+    assert server.requests[0].body == {"purpose": "fine-tune", "filename": "t.jsonl", "content": 3}
+    server.inject("stuck_processing", route="files.create")
+    stuck = client.files.create(file=("s.jsonl", io.BytesIO(b"{}\n")), purpose="fine-tune")
+    assert [client.files.retrieve(stuck.id).status for _ in range(3)] == ["processing"] * 3
+
+
+def test_server_when_job_read_then_moves_one_tick_and_pages_newest_first(client, server) -> None:
+    import io
+
+    file_id = client.files.create(file=("t.jsonl", io.BytesIO(b"{}\n")), purpose="fine-tune").id
+    client.files.retrieve(file_id)
+    method = {"type": "reinforcement", "reinforcement": {"grader": EXACT}}
+    ids = [
+        client.fine_tuning.jobs.create(model="o4-mini", training_file=file_id, method=method).id
+        for _ in range(3)
+    ]
+    first = client.fine_tuning.jobs.list(limit=2)
+    assert [j.id for j in first.data] == ids[:0:-1]
+    assert first.has_more
+    rest = client.fine_tuning.jobs.list(limit=2, after=first.data[-1].id)
+    assert [j.id for j in rest.data] == ids[:1]
+    assert not rest.has_more
+    statuses = [client.fine_tuning.jobs.retrieve(ids[0]).status for _ in range(7)]
+    assert statuses == ["queued", "running", "running", "running", "running", "succeeded", "succeeded"]
+
+
+def test_server_when_fault_has_a_route_then_other_routes_unaffected(client, server) -> None:
+    server.inject("not_found", route="jobs")
+    assert client.fine_tuning.alpha.graders.validate(grader=EXACT).grader is not None
+    with pytest.raises(openai.NotFoundError):
+        client.fine_tuning.jobs.list()
+
+
+def test_server_when_job_created_with_unprocessed_file_then_400_names_the_field(client) -> None:
+    import io
+
+    file_id = client.files.create(file=("t.jsonl", io.BytesIO(b"{}\n")), purpose="fine-tune").id
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.fine_tuning.jobs.create(model="o4-mini", training_file=file_id,
+                                       method={"type": "reinforcement", "reinforcement": {"grader": EXACT}})  # fmt: skip
+    assert caught.value.body["param"] == "training_file"

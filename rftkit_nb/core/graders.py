@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from rftkit_nb.core import html as h
 from rftkit_nb.core.messages import (
@@ -49,11 +49,13 @@ from rftkit_nb.errors import ConfigError, TemplateError
 
 __all__ = [
     "GRADER_MODELS",
+    "MASKED_HEADER",
     "NON_REASONING_MODEL_PREFIXES",
     "REASONING_MODEL_PREFIXES",
     "RFT_TOP_LEVEL_TYPES",
     "SIMILARITY_METRICS",
     "BaseGrader",
+    "EndpointGrader",
     "InputAudio",
     "InputImage",
     "InputText",
@@ -68,6 +70,7 @@ __all__ = [
     "StringCheckGrader",
     "TextSimilarityGrader",
     "UnknownGrader",
+    "config_with_secrets",
     "grader_from_config",
     "is_identifier",
     "is_reasoning_model",
@@ -304,6 +307,74 @@ class PythonGrader(BaseGrader):
         return h.card(self.name, self.type, self.summary(), body_html=code, config=self.config)
 
 
+#: What an endpoint grader's header values show in ``.config``, reprs, the project file and exports.
+MASKED_HEADER = "***"
+
+
+class EndpointGrader(BaseGrader):
+    """Azure's preview ``endpoint`` grader: the service POSTs ``{sample, item, trace_id}`` to ``url`` and
+    reads ``{"score": float}``. ``rate_limit`` is in requests per second.
+
+    Header values are secrets (API keys, tokens): ``.config``, the repr, the project file and exports show
+    them as ``"***"``; :func:`config_with_secrets` is the one way to get them back (for the hosted call,
+    or an export the user asks for explicitly). Equality is by ``.config``, so it ignores header values.
+
+    Example::
+
+        >>> g = EndpointGrader(name="remote", url="https://grader.example.com/score",
+        ...                    headers={"Authorization": "Bearer s3cret-token"})
+        >>> g.config["headers"], "s3cret" in repr(g)
+        ({'Authorization': '***'}, False)
+        >>> config_with_secrets(g)["headers"]["Authorization"]
+        'Bearer s3cret-token'
+    """
+
+    type: Literal["endpoint"] = "endpoint"
+    url: str = Field(min_length=1)
+    headers: dict[str, SecretStr] | None = None
+    rate_limit: int | float | None = Field(default=None, gt=0)
+    pass_threshold: int | float | None = None
+    _checks_templates: ClassVar[bool] = False  # the url is sent as it is, not rendered
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError(f"url {v!r} must be an http(s) URL the service can POST to")
+        return v
+
+    def _config(self, secrets: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "endpoint", "name": self.name, "url": self.url}
+        if self.headers is not None:
+            out["headers"] = {
+                k: v.get_secret_value() if secrets else MASKED_HEADER for k, v in self.headers.items()
+            }
+        out.update({k: v for k in ("rate_limit", "pass_threshold") if (v := getattr(self, k)) is not None})
+        return out
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._config(secrets=False)
+
+    def summary(self) -> list[tuple[str, object]]:
+        masked = ", ".join(f"{k}: {MASKED_HEADER}" for k in self.headers or {})
+        return [("url", self.url), *([("headers", masked)] if masked else []),
+                *([("rate_limit", f"{self.rate_limit:g}/s")] if self.rate_limit else [])]  # fmt: skip
+
+
+def config_with_secrets(grader: BaseGrader) -> dict[str, Any]:
+    """``grader.config`` with endpoint graders' real header values: for the hosted call, never for files.
+
+    >>> config_with_secrets(EndpointGrader(name="e", url="https://x.example", headers={"k": "v"}))["headers"]
+    {'k': 'v'}
+    """
+    if isinstance(grader, EndpointGrader):
+        return grader._config(secrets=True)
+    if isinstance(grader, MultiGrader):
+        return {**grader.config, "graders": {k: config_with_secrets(g) for k, g in grader.graders.items()}}
+    return grader.config
+
+
 class UnknownGrader(BaseGrader):
     """A grader type this library does not model (e.g. Azure's ``endpoint``), kept byte-for-byte."""
 
@@ -403,6 +474,7 @@ _TYPES: dict[str, type[BaseGrader]] = {
     "label_model": LabelModelGrader,
     "python": PythonGrader,
     "multi": MultiGrader,
+    "endpoint": EndpointGrader,
 }
 
 

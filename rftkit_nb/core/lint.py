@@ -24,8 +24,10 @@ from rftkit_nb.core import html as h
 from rftkit_nb.core.formula import parse_formula
 from rftkit_nb.core.graders import (
     GRADER_MODELS,
+    MASKED_HEADER,
     RFT_TOP_LEVEL_TYPES,
     BaseGrader,
+    EndpointGrader,
     LabelModelGrader,
     MultiGrader,
     PythonGrader,
@@ -179,7 +181,25 @@ def _lint_one(
         _lint_python(g, where, add)
         if isinstance(g, FormattingGrader):
             _lint_formatting(g, where, add)
+    elif isinstance(g, EndpointGrader):
+        _lint_endpoint(g, where, add)
+        return  # pass_threshold is one of the endpoint grader's own fields
     _lint_pass_threshold(g, where, add)
+
+
+def _lint_endpoint(g: EndpointGrader, where: str, add: Any) -> None:
+    add("warning", where, "endpoint graders are an Azure OpenAI preview feature (OpenAI does not take them); "
+        "the service POSTs every sample to the url, and discards the rollout after 3 failed tries")  # fmt: skip
+    if g.headers:
+        add("warning", f"{where}.headers", "header values are secrets: they are kept out of the project file, "
+            "exports and output (shown as ***), so set them in code each session")  # fmt: skip
+    masked = [k for k, v in (g.headers or {}).items() if v.get_secret_value() == MASKED_HEADER]
+    if masked:
+        which = (
+            f"header{'s' if len(masked) > 1 else ''} {', '.join(masked)} hold{'' if len(masked) > 1 else 's'}"
+        )
+        add("error", f"{where}.headers", f"{which} the mask {MASKED_HEADER!r}, not a value "
+            "(a saved or exported config never keeps them): set the real values before submitting")  # fmt: skip
 
 
 def _reads_no_sample(g: BaseGrader) -> bool | None:

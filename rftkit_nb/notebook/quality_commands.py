@@ -20,7 +20,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from rftkit_nb.notebook.commands import Context, arg, command, lookup
+from rftkit_nb.notebook.router import Context, arg, command, lookup
 
 __all__ = ["calibrate", "label", "preflight", "project_cost"]
 

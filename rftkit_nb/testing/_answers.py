@@ -33,14 +33,24 @@ __all__ = [
     "prompt_text",
 ]
 
-HTTP_FAULTS = {  # injected faults answered with an HTTP error: (status, OpenAI error type)
-    "rate_limit": (429, "rate_limit_error"),
-    "server_error": (500, "server_error"),
-    "bad_request": (400, "invalid_request"),
+HTTP_FAULTS = {  # injected faults answered with an HTTP error: (status, OpenAI error type, code)
+    "rate_limit": (429, "rate_limit_error", None),
+    "server_error": (500, "server_error", None),
+    "bad_request": (400, "invalid_request", None),
+    "invalid_field": (400, "invalid_request_error", "invalid_value"),  # names a field path in `param`
+    "unauthorized": (401, "invalid_request_error", "invalid_api_key"),
+    "training_not_available": (403, "invalid_request_error", "training_not_available"),
+    "not_found": (404, "invalid_request_error", "not_found"),
+}
+_FAULT_MESSAGES = {
+    "unauthorized": "Incorrect API key provided.",
+    "training_not_available": "Fine-tuning is not available for your organization.",
+    "not_found": "The requested resource does not exist.",
 }
 _SCORE_LINE = re.compile(r"^[ \t]*SCORE:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 _LABEL_LINE = re.compile(r"^[ \t]*LABEL:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            429: "Too Many Requests"}  # fmt: skip
 
 
 @dataclass
@@ -166,14 +176,24 @@ def embeddings_answer(body: dict, dims: int) -> Reply:
     return Reply(200, {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
 
 
-def fault_reply(kind: str, retry_after: float | None) -> Reply:
+def fault_reply(kind: str, retry_after: float | None, param: str | None = None) -> Reply:
     """The HTTP error for an injected fault in ``HTTP_FAULTS``, with ``retry-after`` when given.
+
+    ``param`` is the field path a 400 names (``invalid_field``: default ``grader``).
 
     >>> fault_reply("rate_limit", 0.5).headers
     {'retry-after': '0.5'}
+    >>> fault_reply("invalid_field", None, "grader.graders.tone.model").body["error"]["param"]
+    'grader.graders.tone.model'
     """
-    status, error_type = HTTP_FAULTS[kind]
-    reply = error_reply(status, f"injected {kind}", error_type)
+    status, error_type, code = HTTP_FAULTS[kind]
+    if kind == "invalid_field":
+        param = param or "grader"
+        message = f"Invalid value for '{param}': injected invalid_field"
+    else:
+        message = _FAULT_MESSAGES.get(kind, f"injected {kind}")
+    reply = error_reply(status, message, error_type, code)
+    reply.body["error"]["param"] = param
     if retry_after is not None:
         reply.headers["retry-after"] = f"{retry_after:g}"
     return reply

@@ -9,14 +9,21 @@ slow requests cost no threads), and answers:
   ``LABEL: good``) in the last user message fixes the result;
 * ``POST /v1/embeddings`` with deterministic unit vectors hashed from each text;
 * the Azure spellings ``/openai/deployments/{d}/chat/completions`` and ``.../embeddings``
-  (``?api-version=`` required), so ``AzureOpenAI`` clients work too.
+  (``?api-version=`` required), so ``AzureOpenAI`` clients work too;
+* the fine-tuning platform (:mod:`rftkit_nb.testing._platform`): files (multipart upload, processing
+  status), RFT jobs with metrics events, checkpoints, pause/resume/cancel and cursor lists, and
+  ``fine_tuning/alpha/graders/{validate,run}``, in three layouts: OpenAI's ``/v1/...``, Azure's v1
+  ``/openai/v1/...`` (no api-version) and Azure's dated ``/openai/...?api-version=``;
+* ``POST /endpoint/score``: an ``endpoint`` grader's URL (``server.endpoint_url``), answering
+  ``{"score": 1.0}`` when ``sample.output_text`` equals ``item.answer``, else ``{"score": 0.0}``.
 
 Faults can be injected for the next (optionally only the matching) requests. The answers are built in
-:mod:`rftkit_nb.testing._answers`; neither module imports more than that and the standard library.
+:mod:`rftkit_nb.testing._answers`; the platform (files, jobs, graders) in :mod:`rftkit_nb.testing._platform`. The package imports only
+the standard library and rftkit_nb.core.
 
 Example::
 
-    >>> import openai
+    >>> import json, openai
     >>> with FakeOpenAI() as server:
     ...     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
     ...     reply = client.chat.completions.create(
@@ -32,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import re
 import threading
 from collections import Counter
@@ -52,6 +58,8 @@ from rftkit_nb.testing._answers import (
     fault_reply,
     prompt_text,
 )
+from rftkit_nb.testing._http import endpoint_answer, layout_of, read_body, read_chunked, summary
+from rftkit_nb.testing._platform import Platform, platform_route
 
 __all__ = ["FAULT_KINDS", "FakeOpenAI", "RecordedRequest", "default_scorer", "fingerprint", "prompt_text"]
 
@@ -61,9 +69,15 @@ FAULT_KINDS = (
     "bad_request",  # 400 (the SDK does not retry it)
     "hang",  # no answer for `hang_seconds`: the client times out
     "disconnect",  # the connection is closed without an answer
+    "disconnect_after",  # the request is carried out, then the connection closes without an answer
     "malformed",  # 200, message content that is not JSON
     "refusal",  # 200, message.refusal set and content null
     "out_of_range",  # 200, result 7.5
+    "invalid_field",  # 400 naming a field path (inject(..., param="grader.graders.tone.model"))
+    "unauthorized",  # 401 invalid_api_key
+    "training_not_available",  # 403 training_not_available (an organisation shut out of fine-tuning)
+    "not_found",  # 404
+    "stuck_processing",  # files.create succeeds, but that file stays `processing` for ever
 )
 
 _AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)/(chat/completions|embeddings)$")
@@ -78,6 +92,8 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    route: str = ""  # "chat", "embeddings", "files.create", "jobs.create", ... ("" when unrouted)
+    layout: str = ""  # "openai" (/v1), "azure-v1" (/openai/v1) or "azure-dated" (/openai?api-version=)
 
     @property
     def endpoint(self) -> str:
@@ -93,6 +109,15 @@ class _Fault:
     remaining: int
     retry_after: float | None
     match: Callable[[Any], bool] | None
+    route: str | None = None
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class _Route:
+    name: str
+    params: dict[str, str]
+    layout: str
 
 
 class FakeOpenAI:
@@ -116,12 +141,15 @@ class FakeOpenAI:
         embedding_dims: int = 16,
         require_key: str | None = None,
         port: int = 0,
+        total_steps: int = 4,
     ) -> None:
         self.latency = latency
         self.scorer = scorer or default_scorer
         self.hang_seconds = hang_seconds
         self.embedding_dims = embedding_dims
         self.require_key = require_key
+        # Files, jobs and graders; its scorer follows self.scorer (see _answer).
+        self.platform = Platform(total_steps=total_steps)
         self.requests: list[RecordedRequest] = []
         self.counts: Counter[str] = Counter()  # 200 answers per endpoint; faults served per kind
         self.in_flight = 0  # requests waiting out their latency now, and the most there ever were
@@ -140,6 +168,16 @@ class FakeOpenAI:
     def base_url(self) -> str:
         """The OpenAI base URL, ``http://127.0.0.1:PORT/v1``."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL an ``endpoint`` grader can POST to: ``http://127.0.0.1:PORT/endpoint/score``."""
+        return f"http://127.0.0.1:{self.port}/endpoint/score"
+
+    @property
+    def azure_v1_base_url(self) -> str:
+        """Azure's v1 API base, for ``OpenAI(base_url=...)``: ``http://127.0.0.1:PORT/openai/v1/``."""
+        return f"http://127.0.0.1:{self.port}/openai/v1/"
 
     @property
     def azure_endpoint(self) -> str:
@@ -213,20 +251,25 @@ class FakeOpenAI:
         times: int = 1,
         retry_after: float | None = None,
         match: str | Callable[[Any], bool] | None = None,
+        route: str | None = None,
+        param: str | None = None,
     ) -> None:
         """Make the next ``times`` requests (only those matching, when ``match`` is given) fail as ``kind``.
 
-        ``match`` is a substring of the request's prompt text, or a predicate on the JSON body.
+        ``match`` is a substring of the request's prompt text, or a predicate on the JSON body; ``route``
+        limits the fault to one route (``"jobs.create"``) or a family (``"jobs"``, ``"files"``,
+        ``"graders"``); ``param`` is the field path an ``invalid_field`` 400 names.
 
         >>> server = FakeOpenAI()
         >>> server.inject("rate_limit", times=2, retry_after=0.05)
         >>> server.inject("refusal", match="tone rubric")
+        >>> server.inject("training_not_available", route="jobs.create")
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind {kind!r} is unknown; use one of {', '.join(FAULT_KINDS)}")
         predicate = _contains(match) if isinstance(match, str) else match
         with self._lock:
-            self._faults.append(_Fault(kind, times, retry_after, predicate))
+            self._faults.append(_Fault(kind, times, retry_after, predicate, route, param))
 
     def clear(self) -> None:
         """Forget recorded requests, counters and pending faults."""
@@ -240,10 +283,11 @@ class FakeOpenAI:
         """How many requests reached ``endpoint`` (``"chat"`` or ``"embeddings"``), retries included."""
         return sum(1 for request in self.requests if request.endpoint == endpoint)
 
-    def _take_fault(self, body: Any) -> _Fault | None:
+    def _take_fault(self, body: Any, route: str) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.match is None or fault.match(body):
+                on_route = fault.route is None or route == fault.route or route.startswith(fault.route + ".")
+                if on_route and (fault.match is None or fault.match(body)):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
@@ -280,7 +324,7 @@ class FakeOpenAI:
             if sep:
                 headers[name.strip().lower()] = value.strip()
         if headers.get("transfer-encoding", "").lower() == "chunked":
-            raw = await _read_chunked(reader)
+            raw = await read_chunked(reader)
         else:
             raw = await reader.readexactly(int(headers.get("content-length", "0")))
         reply = await self._handle(method, target, headers, raw)
@@ -294,18 +338,22 @@ class FakeOpenAI:
     async def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply | None:
         url = urlsplit(target)
         query = {name: values[-1] for name, values in parse_qs(url.query).items()}
+        route = self._route(method, url.path, query)
+        name, layout = (route.name, route.layout) if isinstance(route, _Route) else ("", "")
         try:
-            body = json.loads(raw) if raw else None
+            body = read_body(raw, headers.get("content-type", ""))
         except ValueError:
             return error_reply(400, "the request body is not JSON", "invalid_request_error")
-        self.requests.append(RecordedRequest(method, url.path, query, _redacted(headers), body))
-        route = self._route(method, url.path, query)
+        shown = summary(body) if name == "files.create" else body  # uploads are recorded by size
+        self.requests.append(
+            RecordedRequest(method, url.path, query, _redacted(headers), shown, name, layout)
+        )
         if isinstance(route, Reply):
             return route
         refused = self._check_key(headers)
         if refused is not None:
             return refused
-        fault = self._take_fault(body)
+        fault = self._take_fault(body, name)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -318,11 +366,13 @@ class FakeOpenAI:
         if fault is not None and fault.kind == "disconnect":
             return None
         try:
-            reply = self._answer(route, body, fault)
+            reply = self._answer(route, query, body, fault)
         except Exception as exc:  # a custom scorer failed: answer like a broken upstream would
             return error_reply(500, f"scorer failed: {exc!r}", "server_error")
+        if fault is not None and fault.kind == "disconnect_after":
+            return None  # done, but the answer is lost (the client cannot tell whether it happened)
         if reply.status == 200:
-            self.counts[route] += 1
+            self.counts[name] += 1
         return reply
 
     def _check_key(self, headers: dict[str, str]) -> Reply | None:
@@ -334,26 +384,40 @@ class FakeOpenAI:
             401, f"Incorrect API key provided: {given}.", "invalid_request_error", "invalid_api_key"
         )
 
-    def _route(self, method: str, path: str, query: dict[str, str]) -> str | Reply:
-        if method != "POST":
-            return error_reply(404, f"{method} {path} is not served here", "invalid_request_error")
-        if path in ("/v1/chat/completions", "/v1/embeddings"):
-            return "chat" if path.endswith("completions") else "embeddings"
-        azure = _AZURE_PATH.match(path)
-        if azure is None:
+    def _route(self, method: str, path: str, query: dict[str, str]) -> _Route | Reply:
+        if path == "/endpoint/score" and method == "POST":
+            return _Route("endpoint", {}, "endpoint")
+        layout, suffix = layout_of(path)
+        if layout is None:
             return error_reply(404, f"no route for {path}", "invalid_request_error")
-        if "api-version" not in query:
+        if layout == "azure-dated" and "api-version" not in query:
             return error_reply(
                 400, "Azure routes need the api-version query parameter", "invalid_request_error"
             )
-        return "chat" if azure.group(2) == "chat/completions" else "embeddings"
+        azure = _AZURE_PATH.match(path)
+        if method == "POST" and (suffix in ("/chat/completions", "/embeddings") or azure is not None):
+            chat = suffix.endswith("chat/completions")
+            if layout != "azure-dated" or azure is not None:
+                return _Route("chat" if chat else "embeddings", {}, layout)
+        found = platform_route(method, suffix)
+        if found is None:
+            return error_reply(404, f"{method} {path} is not served here", "invalid_request_error")
+        return _Route(found[0], found[1], layout)
 
-    def _answer(self, route: str, body: Any, fault: _Fault | None) -> Reply:
+    def _answer(self, route: _Route, query: dict[str, str], body: Any, fault: _Fault | None) -> Reply:
         if fault is not None and fault.kind in HTTP_FAULTS:
-            return fault_reply(fault.kind, fault.retry_after)
+            return fault_reply(fault.kind, fault.retry_after, fault.param)
+        if route.name == "endpoint":
+            return endpoint_answer(body, fault.kind if fault is not None else None)
+        if route.name not in ("chat", "embeddings"):
+            self.platform.scorer = self.scorer
+            reply = self.platform.handle(route.name, route.params, query, body)
+            if fault is not None and fault.kind == "stuck_processing" and route.name == "files.create":
+                self.platform.stuck_files.add(reply.body.get("filename", ""))
+            return reply
         if not isinstance(body, dict):
             return error_reply(400, "the request body must be a JSON object", "invalid_request_error")
-        if route == "embeddings":
+        if route.name == "embeddings":
             return embeddings_answer(body, self.embedding_dims)
         return chat_answer(body, fault.kind if fault is not None else None, self.scorer)
 
@@ -363,17 +427,6 @@ def _contains(needle: str) -> Callable[[Any], bool]:
         return needle in prompt_text(body)
 
     return matches
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            await reader.readuntil(b"\r\n")
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
 
 
 def fingerprint(secret: str) -> str:
@@ -403,8 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--total-steps", type=int, default=4, help="training steps of each fake RFT job")
     args = parser.parse_args(argv)
-    with FakeOpenAI(latency=args.latency, port=args.port) as server:
+    with FakeOpenAI(latency=args.latency, port=args.port, total_steps=args.total_steps) as server:
         print(server.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             sys.stdin.read()  # returns when the parent closes our stdin

@@ -20,6 +20,7 @@ import pytest
 
 from rftkit_nb.core.graders import (
     BaseGrader,
+    EndpointGrader,
     LabelModelGrader,
     MultiGrader,
     PythonGrader,
@@ -27,6 +28,7 @@ from rftkit_nb.core.graders import (
     StringCheckGrader,
     TextSimilarityGrader,
     UnknownGrader,
+    config_with_secrets,
     grader_from_config,
     is_reasoning_model,
 )
@@ -277,7 +279,7 @@ def test_corpus_when_listed_covers_every_documented_type_and_an_unknown_one():
 def test_grader_from_config_when_config_is_valid_round_trips_both_ways(path):
     config = json.loads(path.read_text())
     grader = grader_from_config(config)
-    assert grader.config == config
+    assert config_with_secrets(grader) == config  # .config itself, except endpoint header values (masked)
     assert grader_from_config(grader.config) == grader
     assert json.dumps(grader.config, sort_keys=True) == json.dumps(
         grader_from_config(grader.config).config, sort_keys=True
@@ -293,17 +295,17 @@ def test_grader_from_config_when_given_a_built_grader_config_rebuilds_an_equal_g
 
 
 def test_grader_from_config_when_type_is_unknown_keeps_every_field_intact():
-    config = json.loads((CONFIGS / "endpoint_azure.json").read_text())
+    config = json.loads((CONFIGS / "unknown_future_type.json").read_text())
     grader = grader_from_config(config)
     assert isinstance(grader, UnknownGrader)
     assert grader.config == config
 
 
-def test_grader_from_config_when_multi_holds_an_unknown_type_keeps_it_intact():
+def test_grader_from_config_when_multi_holds_an_endpoint_grader_keeps_it_intact():
     config = json.loads((CONFIGS / "multi_with_endpoint.json").read_text())
     multi = grader_from_config(config)
     assert isinstance(multi, MultiGrader)
-    assert isinstance(multi.graders["remote"], UnknownGrader)
+    assert isinstance(multi.graders["remote"], EndpointGrader)
     assert multi.config["graders"]["remote"] == config["graders"]["remote"]
 
 
@@ -506,7 +508,7 @@ DISPLAYED = [
         id="multi",
     ),
     pytest.param(
-        lambda: grader_from_config({"type": "endpoint", "name": HOSTILE, "url": HOSTILE}), id="unknown"
+        lambda: grader_from_config({"type": "future_grader", "name": HOSTILE, "url": HOSTILE}), id="unknown"
     ),
 ]
 
@@ -603,7 +605,7 @@ def test_grader_when_a_template_is_malformed_raises_one_line_config_error_naming
 
 
 def test_grader_from_config_when_type_is_unknown_checks_no_template():
-    config = {"type": "endpoint", "name": "ep", "url": "https://example.com/{{ not a template }}"}
+    config = {"type": "future_grader", "name": "ep", "url": "https://example.com/{{ not a template }}"}
     assert grader_from_config(config).config == config
 
 

@@ -197,7 +197,7 @@ BROKEN = [
         id="sample-output_json",
     ),
     pytest.param(
-        lambda: grader_from_config({"type": "endpoint", "name": "ep", "url": "https://example.com"}),
+        lambda: grader_from_config({"type": "future_grader", "name": "ep", "url": "https://example.com"}),
         {},
         [("warning", "ep", "not one of OpenAI's RFT grader types")],
         id="unknown-type",
