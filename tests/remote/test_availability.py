@@ -89,4 +89,8 @@ def test_platform_dates_when_searched_then_only_the_table_holds_them() -> None:
     root = Path(rftkit_nb.__file__).parent
     dated = re.compile(r"20(2[6-9])-\d\d-\d\d|date\(20(2[6-9])")
     holders = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if dated.search(p.read_text())}
-    assert holders <= {"remote/availability.py"}, holders
+    # Platform dates live in the availability table only; the price table (quality/prices.py) carries
+    # the one date its prices were read on, as the quality lab's dated, editable price table.
+    assert holders <= {"remote/availability.py", "quality/prices.py"}, holders
+    prices = (root / "quality/prices.py").read_text()
+    assert len(set(dated.findall(prices))) == 1
