@@ -213,6 +213,7 @@ class BatchScorer:
         if on_error not in ON_ERROR:
             raise ConfigError(f"on_error must be 'zero' or 'none', got {on_error!r}")
         self.grader = as_grader(grader, model_map)
+        self.model_map = dict(model_map or {})
         self.leaves = leaves_of(self.grader)
         self.on_error, self.timeout = on_error, timeout
         self.sandbox_workers = sandbox_workers

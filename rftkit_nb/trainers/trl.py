@@ -80,7 +80,7 @@ class TrlReward:
     def __init__(self, scorer: BatchScorer, name: str, *, leaf: str | None = None) -> None:
         self.scorer = scorer
         self.__name__ = name
-        self.leaf = leaf  # with split=True: the one sub-grader whose score this function returns
+        self.leaf = leaf  # with split=True: the key of the one sub-grader whose score this function returns
         self.calls = 0
         self._told_policy = False
 
@@ -102,7 +102,10 @@ class TrlReward:
         items = _items(columns, len(completions))
         results = await self.scorer.score_rows(items, [completion_text(c) for c in completions])
         self.calls += 1
-        _log(results, self.scorer.leaves if self.leaf is None else {self.leaf: None}, kwargs)
+        names = {k: k for k in self.scorer.leaves}
+        if self.leaf is not None:  # a split function scores one sub-grader, named by its own name
+            names = {self.leaf: next(iter(self.scorer.leaves))}
+        _log(results, names, kwargs)
         errored = sum(r.errored for r in results)
         if errored:
             logger.warning("reward %r: %d of %d rows had a grading error (%s); first: %s", self.__name__,
@@ -156,13 +159,14 @@ def _items(columns: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
     return [{name: values[i] for name, values in columns.items()} for i in range(n)]
 
 
-def _log(results: list[RowResult], keys: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
+def _log(results: list[RowResult], names: Mapping[str, str], kwargs: Mapping[str, Any]) -> None:
+    """Log each sub-grader's mean over the rows it scored, and its per-row scores (None: not scored)."""
     log_metric: Callable[[str, float], None] | None = kwargs.get("log_metric")
     log_extra: Callable[[str, list], None] | None = kwargs.get("log_extra")
     if log_metric is None and log_extra is None:
         return
-    for key in keys:
-        scores = [r.scores.get(key) for r in results]
+    for key, leaf in names.items():
+        scores = [r.scores.get(leaf) for r in results]
         present = [s for s in scores if s is not None and math.isfinite(s)]
         if log_metric is not None and present:  # a sub-grader masked on every row has no mean
             log_metric(f"{key}/mean", sum(present) / len(present))
@@ -211,6 +215,9 @@ def to_trl(
     if not isinstance(whole.grader, MultiGrader):
         raise ConfigError(f"split=True needs a multi grader; {whole.grader.name!r} is one {whole.grader.type} "
                           "grader: use the single reward function")  # fmt: skip
+    if on_error == "none":
+        raise ConfigError("split=True with on_error='none' cannot leave a row out: TRL adds the functions with "
+                          "nansum, so one None counts 0; use the single reward function for on_error='none'")  # fmt: skip
     weights = plain_weights(whole.grader.calculate_output, whole.grader.graders)
     pool = SandboxPool(timeout=timeout, workers=sandbox_workers)
     options["judge"] = whole.judge if whole.judge is not None else False
@@ -218,7 +225,8 @@ def to_trl(
     funcs = []
     for key in weights:
         scorer = BatchScorer(whole.grader.graders[key], pool=pool, **options)  # one judge, one pool
-        funcs.append(TrlReward(scorer, _function_name(key), leaf=scorer.grader.name))
+        scorer.model_map = whole.model_map  # applied already; kept so check_parity maps the same way
+        funcs.append(TrlReward(scorer, _function_name(key), leaf=key))
     return funcs, list(weights.values())
 
 
