@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext")
+BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext", "bench_trainers")
 
 # Loose floors, far below the targets the README reports against: they catch a real regression (a
 # lost batch, a client per call, an eager import) without failing on a noisy shared machine.
@@ -21,6 +21,7 @@ FLOORS: dict[str, dict[str, tuple[str, float]]] = {
     "bench_judge": {"first_pct_of_ideal": (">=", 50), "cached_speedup": (">=", 10)},
     "bench_memory": {"self_mb": ("<=", 1024)},
     "bench_load_ext": {"added_s": ("<=", 0.6)},
+    "bench_trainers": {"trainer_layer_ms_64": ("<=", 10), "judge_reward_vs_score": (">=", 0.5)},
 }
 
 
