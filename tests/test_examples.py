@@ -43,3 +43,17 @@ def test_quickstart_when_run_top_to_bottom_then_scores_and_exports(tmp_path, mon
     assert (tmp_path / "rftkit.json").is_file()  # the design was autosaved next to the notebook
     assert "lint: no findings" in text  # the sample rows are valid RFT rows for this grader
     assert "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_train_with_trl_when_run_top_to_bottom_then_trains_two_steps_and_logs_each_rubric(tmp_path, monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    nb = _run("train_with_trl.ipynb", tmp_path)
+    text = _outputs(nb)
+    assert "Traceback" not in text
+    assert "clarity/mean" in text  # the rubric columns of the trainer's log were shown
+    assert "TrainOutput(global_step=2" in text  # two GRPO steps ran
+    assert "reward.custom_reward_function.name=compute_score" in text
+    assert (tmp_path / "reward_verl.py").is_file()

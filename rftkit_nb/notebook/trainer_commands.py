@@ -39,6 +39,6 @@ def export_for_trainer(
 
     grader = workbench.grader()
     written = export_reward(grader, path, to=to, overwrite=overwrite)
-    how = _LOAD[to].format(module=written.stem, path=written)
+    how = _LOAD[to].format(module=written.stem, path=written.resolve())
     return Note(f"wrote the {to} reward of grader {grader.name!r} to {written}; load it with: {how} "
                 "(the judge's endpoint and key come from the environment, never from the file)")  # fmt: skip

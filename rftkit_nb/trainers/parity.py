@@ -145,15 +145,19 @@ def _call_like_trainer(reward: Any, items: list[dict], outputs: list[str]) -> tu
 
     if isinstance(reward, tuple) and len(reward) == 2 and all(isinstance(f, TrlReward) for f in reward[0]):
         funcs, weights = reward
-        parts = [_trl_batch(f, items, outputs) for f in funcs]
+        parts = [_trl_batch(f, items, outputs)[0] for f in funcs]
         values = [None if any(p[i] is None for p in parts) else sum(w * p[i] for w, p in zip(weights, parts, strict=True))
                   for i in range(len(items))]  # fmt: skip
         # each function's value is its sub-grader's score (under the error policy); compare those too
         scores = {f.leaf: part for f, part in zip(funcs, parts, strict=True) if f.leaf is not None}
         return "trl (split)", funcs[0].scorer, {"values": values, "scores": scores}
     if isinstance(reward, TrlReward):
-        values = _trl_batch(reward, items, outputs)
-        return "trl", reward.scorer, {"values": values, "scores": {}}
+        values, extras = _trl_batch(reward, items, outputs)
+        return (
+            "trl",
+            reward.scorer,
+            {"values": values, "scores": {k: extras[k] for k in reward.scorer.leaves}},
+        )
     if isinstance(reward, VerlReward):
         with ThreadPoolExecutor(
             max_workers=8, thread_name_prefix="verl-worker"
@@ -168,11 +172,27 @@ def _call_like_trainer(reward: Any, items: list[dict], outputs: list[str]) -> tu
                       "to_verifiers returned (or the object an exported module defines)")  # fmt: skip
 
 
-def _trl_batch(reward: Any, items: list[dict], outputs: list[str]) -> list[float | None]:
+def _trl_batch(
+    reward: Any, items: list[dict], outputs: list[str]
+) -> tuple[list[float | None], dict[str, list]]:
+    """The values, and the per-row sub-grader scores the reward logs through TRL's ``log_extra``."""
     keys = list(dict.fromkeys(k for item in items for k in item))
     columns = {k: [item.get(k) for item in items] for k in keys}
-    return asyncio.run(reward(prompts=[""] * len(items), completions=outputs,
-                              completion_ids=[[] for _ in items], trainer_state=None, **columns))  # fmt: skip
+    extras: dict[str, list] = {}
+    values = _run(lambda: reward(prompts=[""] * len(items), completions=outputs, completion_ids=[[] for _ in items],
+                                 trainer_state=None, log_extra=lambda c, v: extras.setdefault(c, []).extend(v),
+                                 log_metric=lambda name, value: None, **columns))  # fmt: skip
+    return values, extras
+
+
+def _run(make: Any) -> Any:
+    """Run a coroutine to completion, also from a notebook cell (where a loop is already running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rftkit-parity") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _verl_call(reward: Any, item: dict, output: str) -> dict[str, float]:
@@ -211,7 +231,7 @@ def _verifiers_calls(mixin: type, items: list[dict], outputs: list[str]) -> dict
             await asyncio.gather(*(one(m, i, t) for i, t in zip(items, traces, strict=True))) for m in methods
         ]
 
-    per_method = asyncio.run(run())
+    per_method = _run(run)
     values = [None if any(p[i] is None for p in per_method) else sum(p[i] for p in per_method)
               for i in range(len(items))]  # fmt: skip
     scorer: BatchScorer = mixin.rftkit_scorer  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ loaded from their files by path and attribute name, as the trainers load them.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 import uuid
@@ -94,3 +95,12 @@ def test_check_parity_when_reward_differs_then_reports_the_row_and_value(judge, 
 def test_check_parity_when_not_a_reward_then_config_error():
     with pytest.raises(ConfigError, match="cannot call a function"):
         check_parity(lambda **kw: [0.0], MENTIONS, [{"answer": "a", "output_text": "a"}])
+
+
+def test_check_parity_when_called_inside_a_running_loop_then_works_as_in_a_notebook(design, judge, rows):
+    async def cell():  # a Jupyter cell runs inside the kernel's event loop
+        return check_parity(to_trl(design, judge=judge), design, rows)
+
+    report = asyncio.run(cell())
+    assert report.ok, report.differences
+    assert report.compared == ["reward", *design.graders]  # TRL's log_extra columns are compared too
