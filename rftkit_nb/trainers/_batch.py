@@ -215,6 +215,7 @@ class BatchScorer:
         self.grader = as_grader(grader, model_map)
         self.model_map = dict(model_map or {})
         self.leaves = leaves_of(self.grader)
+        _check_runnable(self.grader, self.leaves)
         self.on_error, self.timeout = on_error, timeout
         self.sandbox_workers = sandbox_workers
         self.judge = _resolve_judge(self.grader, self.leaves, judge, concurrency)
@@ -302,6 +303,17 @@ class BatchScorer:
         warm = "warm" if self.pool.sandbox is not None else "not started"
         return (f"BatchScorer(grader={self.grader.name!r}, sub_graders={len(self.leaves)}, "
                 f"on_error={self.on_error!r}, sandbox={warm}, judge={self.judge!r})")  # fmt: skip
+
+
+_RUNNABLE = frozenset({"string_check", "text_similarity", "python", "score_model", "label_model"})
+
+
+def _check_runnable(grader: BaseGrader, leaves: Mapping[str, BaseGrader]) -> None:
+    """A sub-grader that cannot run here would withhold every reward (or, counted 0, train on nothing)."""
+    for key, leaf in leaves.items():
+        if leaf.type not in _RUNNABLE:
+            raise ConfigError(f"sub-grader {key!r} of grader {grader.name!r} has type {leaf.type!r}, which only "
+                              "the hosted service runs; replace it by a python grader (or a judge) to train elsewhere")  # fmt: skip
 
 
 def _resolve_judge(

@@ -214,3 +214,13 @@ def test_to_trl_when_string_check_only_then_name_and_repr_are_readable():
     assert reward.__name__ == "exact_match"
     assert "on_error='zero'" in repr(reward)
     assert "TRL reward" in reward._repr_html_()
+
+
+def test_to_trl_when_a_sub_grader_only_runs_hosted_then_config_error_instead_of_silent_zero():
+    endpoint = {"type": "endpoint", "name": "ours", "url": "https://example.invalid/grade"}
+    grader = {"type": "multi", "name": "m", "graders": {"ours": endpoint, "mentions": MENTIONS.config},
+              "calculate_output": "ours + mentions"}  # fmt: skip
+    with pytest.raises(
+        ConfigError, match="'ours' of grader 'm' has type 'endpoint', which only the hosted"
+    ):
+        to_trl(grader, judge=False)
