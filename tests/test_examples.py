@@ -46,7 +46,9 @@ def test_quickstart_when_run_top_to_bottom_then_scores_and_exports(tmp_path, mon
 
 
 @pytest.mark.slow
-def test_train_with_trl_when_run_top_to_bottom_then_trains_two_steps_and_logs_each_rubric(tmp_path, monkeypatch):
+def test_train_with_trl_when_run_top_to_bottom_then_trains_two_steps_and_logs_each_rubric(
+    tmp_path, monkeypatch
+):
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

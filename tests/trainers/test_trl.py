@@ -220,7 +220,5 @@ def test_to_trl_when_a_sub_grader_only_runs_hosted_then_config_error_instead_of_
     endpoint = {"type": "endpoint", "name": "ours", "url": "https://example.invalid/grade"}
     grader = {"type": "multi", "name": "m", "graders": {"ours": endpoint, "mentions": MENTIONS.config},
               "calculate_output": "ours + mentions"}  # fmt: skip
-    with pytest.raises(
-        ConfigError, match="'ours' of grader 'm' has type 'endpoint', which only the hosted"
-    ):
+    with pytest.raises(ConfigError, match="'ours' of grader 'm' has type 'endpoint', which only the hosted"):
         to_trl(grader, judge=False)
