@@ -28,12 +28,20 @@ Example::
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from rftkit_nb.trainers._batch import BatchScorer
+from rftkit_nb.core.graders import MultiGrader
+from rftkit_nb.core.project import atomic_write
+from rftkit_nb.core.rubrics import RubricGrader
+from rftkit_nb.errors import ConfigError
+from rftkit_nb.trainers._batch import BatchScorer, as_grader
+from rftkit_nb.trainers.weights import plain_weights
 
-__all__ = ["task_item", "to_verifiers"]
+__all__ = ["rubric_judge_criteria", "task_item", "to_verifiers"]
 
 
 def task_item(task: Any) -> dict[str, Any]:
@@ -104,3 +112,45 @@ def to_verifiers(
 def _class_name(name: str) -> str:
     parts = "".join(c if c.isalnum() else " " for c in name).split()
     return "".join(p[:1].upper() + p[1:] for p in parts) or "Rftkit"
+
+
+def rubric_judge_criteria(
+    grader: Any, path: str | os.PathLike[str] | None = None, *, levels: int = 3
+) -> list[dict[str, Any]]:
+    """verifiers' own ``RubricJudge`` criteria for a design made only of weighted judge rubrics.
+
+    Each rubric becomes ``{name, text, weight, choices}`` with ``levels`` evenly spaced choices from
+    ``"0"`` to ``"1"`` (RubricJudge scores a choice by its rank, so they land on the same 0..1 scale),
+    and RubricJudge's ``sum(w * score) / sum(w)`` is the design's weighted mean. This is verifiers'
+    judge prompt, not the rubric's, and its scores are discrete, so it is **not** a parity export: use
+    :func:`to_verifiers` for the reward exactly as designed. Written as JSON to ``path`` when given.
+
+    Example::
+
+        >>> from rftkit_nb.core.workbench import Workbench
+        >>> wb = Workbench(path=None)
+        >>> _ = wb.add_rubric("accuracy", "1.0 = correct; 0.0 = wrong.")
+        >>> rubric_judge_criteria(wb)[0]["choices"]
+        ['0', '0.5', '1']
+    """
+    if levels < 2:
+        raise ConfigError(f"levels must be at least 2 (RubricJudge needs two choices), got {levels}")
+    base = as_grader(grader)
+    leaves = dict(base.graders) if isinstance(base, MultiGrader) else {base.name: base}
+    others = [k for k, g in leaves.items() if not isinstance(g, RubricGrader)]
+    if others:
+        raise ConfigError(f"a RubricJudge file holds only judged rubrics; {', '.join(others)} are not (formatting, "
+                          "masks and other graders need the reward from to_verifiers)")  # fmt: skip
+    for key, rubric in leaves.items():
+        if tuple(rubric.score_range) != (0.0, 1.0):
+            raise ConfigError(f"rubric {key!r} has range {list(rubric.score_range)}; RubricJudge scores 0..1")
+    formula = base.calculate_output if isinstance(base, MultiGrader) else base.name
+    weights = plain_weights(formula, leaves)
+    choices = [f"{i / (levels - 1):g}" for i in range(levels)]
+    criteria = [
+        {"name": k, "text": leaves[k].rubric.content, "weight": w, "choices": choices}
+        for k, w in weights.items()
+    ]
+    if path is not None:
+        atomic_write(Path(path), json.dumps({"criteria": criteria}, indent=2, ensure_ascii=False) + "\n")
+    return criteria

@@ -3,7 +3,7 @@
 TRL adds its reward functions as ``sum(w_i * r_i)`` and never divides, so a grader can be handed to it as
 separate functions only when its ``calculate_output`` is exactly that: sub-grader scores times constant
 weights, added. A normalised mean (``(a*x + b*y) / (a + b)`` with constants is fine, it is still linear),
-a mask (``m * w * s``), a constant term, or any function is refused, and the message says why.
+a mask (``m * w * s``), a constant term, or a function of scores is refused, and the message says why.
 
 Example::
 
@@ -84,7 +84,11 @@ def _linear(node: ast.expr, keys: set[str]) -> _Linear:
         raise _NotPlain("it uses '^'")
     if isinstance(node, ast.Call):
         name = node.func.id if isinstance(node.func, ast.Name) else "a function"
-        raise _NotPlain(f"it calls {name}()")
+        args = [_linear(a, keys) for a in node.args]
+        if any(coefficients for coefficients, _ in args):
+            raise _NotPlain(f"it calls {name}() on sub-grader scores")
+        # A function of constants is a constant, e.g. the Workbench's max(sum of weights, 0.000001).
+        return {}, parse_formula(ast.unparse(node)).evaluate({})
     raise _NotPlain("it is not made of + - * / over scores and numbers")
 
 

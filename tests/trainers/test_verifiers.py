@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from rftkit_nb import score
-from rftkit_nb.errors import GradingError
+from rftkit_nb.errors import ConfigError, GradingError
 from rftkit_nb.trainers import to_verifiers
 
 from .conftest import MENTIONS
@@ -81,3 +81,27 @@ def test_to_verifiers_when_named_then_method_and_class_names_follow():
     Rewards = to_verifiers(MENTIONS, judge=False, name="exactness")
     assert Rewards.__name__ == "MentionsRewards"
     assert [m.__name__ for m in rewards_of(Rewards())] == ["exactness"]
+
+
+def test_rubric_judge_criteria_when_only_weighted_rubrics_then_criteria_file(tmp_path):
+    import json
+
+    from rftkit_nb.core.workbench import Workbench
+    from rftkit_nb.trainers.verifiers import rubric_judge_criteria
+
+    wb = Workbench(path=None)
+    wb.add_rubric("accuracy", "1.0 = correct; 0.0 = wrong.", weight=2)
+    wb.add_rubric("clarity", "1.0 = clear; 0.0 = confusing.")
+    criteria = rubric_judge_criteria(wb, tmp_path / "rubric.json", levels=5)
+    assert json.loads((tmp_path / "rubric.json").read_text()) == {"criteria": criteria}
+    assert [(c["name"], c["text"]) for c in criteria] == [
+        ("accuracy", "1.0 = correct; 0.0 = wrong."), ("clarity", "1.0 = clear; 0.0 = confusing.")]  # fmt: skip
+    assert [c["weight"] for c in criteria] == pytest.approx([2 / 3, 1 / 3])  # RubricJudge divides by the sum
+    assert criteria[0]["choices"] == ["0", "0.25", "0.5", "0.75", "1"]
+
+
+def test_rubric_judge_criteria_when_design_has_formatting_or_masks_then_config_error(design):
+    from rftkit_nb.trainers.verifiers import rubric_judge_criteria
+
+    with pytest.raises(ConfigError, match="holds only judged rubrics; fmt, applies_accuracy"):
+        rubric_judge_criteria(design)

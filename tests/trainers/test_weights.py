@@ -20,6 +20,7 @@ KEYS = ["a", "b", "c"]
         pytest.param("2 * (a + b) - a", {"a": 1.0, "b": 2.0}, id="collected"),
         pytest.param("-a + c * 3", {"a": -1.0, "c": 3.0}, id="unary-minus"),
         pytest.param("a + 0 * b", {"a": 1.0}, id="zero-weight-dropped"),
+        pytest.param("(2 * a + b) / max(2 + 1, 0.000001)", {"a": 2 / 3, "b": 1 / 3}, id="workbench-unmasked"),
     ],
 )
 def test_plain_weights_when_linear_then_weights(formula, weights):
@@ -30,7 +31,7 @@ def test_plain_weights_when_linear_then_weights(formula, weights):
     ("formula", "why"),
     [
         pytest.param("m * a", "multiplies sub-grader scores together", id="mask"),
-        pytest.param("(a + b) / max(a + b, 1)", "calls max", id="function"),
+        pytest.param("(a + b) / max(a + b, 1)", r"calls max\(\) on sub-grader scores", id="function"),
         pytest.param("(2 * a + b) / (a + b)", "divides by sub-grader scores", id="normalised-by-scores"),
         pytest.param("a ^ 2", "uses '\\^'", id="power"),
         pytest.param("a + 1", "constant term 1", id="constant"),
