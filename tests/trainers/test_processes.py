@@ -57,3 +57,30 @@ def test_exported_reward_when_two_processes_share_the_cache_then_a_third_run_sen
     assert again == first
     assert server.count("chat") == sent  # every answer was in the shared cache
     assert (tmp_path / "shared-cache" / "rftkit_nb" / "judge.sqlite3").is_file()
+
+
+EXIT_WITHOUT_CLOSE = textwrap.dedent(
+    """
+    import asyncio
+    from rftkit_nb import PythonGrader
+    from rftkit_nb.trainers import to_trl
+    reward = to_trl(PythonGrader(name="one", source="def grade(sample, item):\\n    return 1.0"), judge=False)
+    asyncio.run(reward(prompts=[""], completions=["x"]))
+    print(" ".join(map(str, reward.scorer.sandbox.worker_pids)))
+    """
+)
+
+
+def test_to_trl_when_the_trainer_process_exits_without_close_then_sandbox_workers_are_gone():
+    out = subprocess.run([sys.executable, "-c", EXIT_WITHOUT_CLOSE], capture_output=True, text=True, timeout=60,
+                         check=True).stdout  # fmt: skip
+    pids = [int(p) for p in out.split()]
+    assert pids
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        # a zombie that nobody reaps is not running either; anything else is a leak
+        with open(f"/proc/{pid}/stat") as f:
+            assert f.read().split()[2] == "Z", f"sandbox worker {pid} outlived the trainer process"
