@@ -12,7 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_scoring", "bench_judge", "bench_memory", "bench_load_ext", "bench_widgets")
+BENCHMARKS = (
+    "bench_scoring",
+    "bench_judge",
+    "bench_memory",
+    "bench_load_ext",
+    "bench_widgets",
+    "bench_trainers",
+)
 
 # Loose floors, far below the targets the README reports against: they catch a real regression (a
 # lost batch, a client per call, an eager import) without failing on a noisy shared machine.
@@ -26,6 +33,7 @@ FLOORS: dict[str, dict[str, tuple[str, float]]] = {
         "matrix_state_kb": ("<=", 200),
         "explorer_large_open_s": ("<=", 10),
     },
+    "bench_trainers": {"trainer_layer_ms_64": ("<=", 10), "judge_reward_vs_score": (">=", 0.5)},
 }
 
 

@@ -68,3 +68,18 @@ def test_ship_to_azure_when_run_offline_then_job_succeeds_and_no_key_is_shown(tm
     assert not [w for w in written if "demo-key" in w]
     outputs_only = "\n".join(str(out) for cell in nb.cells for out in cell.get("outputs", []))
     assert "demo-key" not in outputs_only
+
+
+def test_train_with_trl_when_run_top_to_bottom_then_trains_two_steps_and_logs_each_rubric(
+    tmp_path, monkeypatch
+):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    nb = _run("train_with_trl.ipynb", tmp_path)
+    text = _outputs(nb)
+    assert "Traceback" not in text
+    assert "clarity/mean" in text  # the rubric columns of the trainer's log were shown
+    assert "TrainOutput(global_step=2" in text  # two GRPO steps ran
+    assert "reward.custom_reward_function.name=compute_score" in text
+    assert (tmp_path / "reward_verl.py").is_file()

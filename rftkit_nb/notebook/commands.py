@@ -126,8 +126,18 @@ def score(ctx: Context, args: argparse.Namespace) -> Any:
         action="store_true",
         help="replace an existing file that is not a grader JSON (a project file never is)",
     ),
+    arg(
+        "--to",
+        choices=("trl", "verl", "verifiers"),
+        default=None,
+        help="write a python module that builds the reward for this trainer instead of the JSON",
+    ),
 )
 def export(ctx: Context, args: argparse.Namespace) -> Note:
+    if args.to is not None:
+        from rftkit_nb.notebook.trainer_commands import export_for_trainer
+
+        return export_for_trainer(ctx.workbench, args.path, args.to, overwrite=args.overwrite)
     grader = ctx.workbench.grader()
     path = ctx.workbench.export(args.path, overwrite=args.overwrite)
     return Note(f"wrote grader {grader.name!r} ({len(grader.graders)} sub-graders) to {path}")
