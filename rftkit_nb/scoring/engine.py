@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from rftkit_nb.core.clusters import ClusterMap, cluster_name, read_path
 from rftkit_nb.core.formula import parse_formula
-from rftkit_nb.core.graders import BaseGrader, MultiGrader, grader_from_config
+from rftkit_nb.core.graders import BaseGrader, EndpointGrader, MultiGrader, grader_from_config
 from rftkit_nb.core.rubrics import IndicatorGrader
 from rftkit_nb.errors import ConfigError, FormulaEvaluationError
 from rftkit_nb.scoring.judge.client import TIMED_OUT
@@ -159,7 +159,8 @@ class _Run:
         local = {k: g for k, g in self.leaves.items() if not is_judge(g)}
         keys = [k for k in self.leaves if k not in local]
         # The judge is set up first: a bad configuration fails before minutes of local work, not after.
-        judge = self.options.make_judge() if keys else None
+        needs_judge = any(not isinstance(self.leaves[k], EndpointGrader) for k in keys)
+        judge = self.options.make_judge() if needs_judge else None
         expiry = None
         if self.options.deadline is not None:
             self._ends_at = time.monotonic() + self.options.deadline
@@ -202,12 +203,19 @@ class _Run:
     async def _run_judges(self, keys: list[str], judge: Any) -> None:
         applicable = applicability(self.grader, keys, self.outcomes, len(self.rows))
         self.judges.mask(applicable)
-        if judge is None:
-            self.judges.skip(applicable)
-            return
-        planned = sum(sum(flags) for flags in applicable.values())
+        endpoints = {k: v for k, v in applicable.items() if isinstance(self.leaves[k], EndpointGrader)}
+        models = {k: v for k, v in applicable.items() if k not in endpoints}
+        if judge is None:  # endpoint graders need no Judge; model graders are skipped, not guessed
+            self.judges.skip(models)
+            models = {}
+        planned = sum(sum(flags) for flags in (*models.values(), *endpoints.values()))
         self.bar = _progress(self.options.progress, planned, "judge")
-        task = asyncio.ensure_future(self.judges.run(judge, applicable, self.bar))
+        work = [self.judges.run_endpoints(endpoints, self.bar)] if endpoints else []
+        if models:
+            work.append(self.judges.run(judge, models, self.bar))
+        if not work:
+            return
+        task = asyncio.ensure_future(asyncio.gather(*work))
         try:
             done, _ = await asyncio.wait({task}, timeout=self._remaining())
         except asyncio.CancelledError:  # interrupted: stop the judge calls, keep the answers in hand

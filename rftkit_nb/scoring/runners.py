@@ -12,6 +12,7 @@ from typing import Any
 
 from rftkit_nb.core.graders import (
     BaseGrader,
+    EndpointGrader,
     LabelModelGrader,
     PythonGrader,
     ScoreModelGrader,
@@ -33,8 +34,9 @@ __all__ = [
 
 
 def is_judge(grader: BaseGrader) -> bool:
-    """Graders that need the judge endpoint (model graders, and cosine similarity's embeddings)."""
-    return isinstance(grader, ScoreModelGrader | LabelModelGrader) or (
+    """Graders that call out over the network, after the local ones and only where the reward depends
+    on them: model graders and cosine similarity's embeddings (through the Judge), endpoint graders."""
+    return isinstance(grader, ScoreModelGrader | LabelModelGrader | EndpointGrader) or (
         isinstance(grader, TextSimilarityGrader) and grader.evaluation_metric == "cosine"
     )
 

@@ -130,3 +130,27 @@ def test_score_endpoint_when_grader_has_rate_limit_then_used(server) -> None:
     outcomes, waits = run(grader(server, rate_limit=2), rows=ROWS * 2)
     assert len(outcomes) == 4
     assert max(waits) >= 1.0  # the 3rd and 4th starts wait 1 s and 1.5 s at 2 requests/s
+
+
+def test_score_when_multi_grader_has_an_endpoint_grader_then_it_is_scored_and_masked_like_a_judge():
+    from rftkit_nb import MultiGrader, StringCheckGrader
+    from rftkit_nb.scoring.engine import score
+    from rftkit_nb.testing import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        remote = EndpointGrader(name="remote", url=server.endpoint_url, headers={"api-key": "secret-value"})
+        gate = StringCheckGrader(name="gate", input="{{ item.kind }}", reference="math", operation="eq")
+        multi = MultiGrader(
+            name="m", graders={"gate": gate, "remote": remote}, calculate_output="gate * remote"
+        )
+        rows = [
+            {"kind": "math", "answer": "4", "output_text": "4"},
+            {"kind": "math", "answer": "4", "output_text": "5"},
+            {"kind": "chat", "answer": "4", "output_text": "4"},
+        ]
+        report = score(multi, rows, judge=False, progress=False)  # no Judge needed for an endpoint
+        posted = [r for r in server.requests if r.path.endswith(server.endpoint_url.rsplit("/", 1)[-1])]
+    assert report.frame["remote.state"].tolist() == ["scored", "scored", "not_applicable"]
+    assert report.frame["reward"].tolist() == [1.0, 0.0, 0.0]
+    assert len(posted) == 2  # the masked row was never posted
+    assert "secret-value" not in repr(report.frame.to_dict())

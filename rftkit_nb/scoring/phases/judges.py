@@ -78,6 +78,21 @@ class JudgePhase:
                 if applies:
                     self.outcomes[key][i] = Outcome(None, SKIPPED, None, NO_JUDGE_HINT)
 
+    async def run_endpoints(self, applicable: Mapping[str, list[bool]], progress: Any = None) -> None:
+        """Score the ``endpoint`` graders (Azure preview) on the rows where the reward depends on them."""
+        from rftkit_nb.scoring.endpoint import score_endpoint
+
+        for key, flags in applicable.items():
+            rows = [i for i, applies in enumerate(flags) if applies]
+            pairs = [(self.rows[i].sample, self.rows[i].item) for i in rows]
+            for i, answer in zip(rows, await score_endpoint(self.leaves[key], pairs), strict=True):  # type: ignore[arg-type]
+                if answer.error:
+                    self.outcomes[key][i] = Outcome(None, ERROR, answer.error, answer.detail)
+                else:
+                    self.outcomes[key][i] = Outcome(answer.score, info={"attempts": answer.attempts})
+                if progress is not None:
+                    progress.update(1)
+
     async def run(self, judge: Any, applicable: Mapping[str, list[bool]], progress: Any = None) -> None:
         requests, slots = self._requests(applicable)
         self.needed = len(requests)
