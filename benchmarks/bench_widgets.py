@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rftkit_nb.core.graders import MultiGrader, StringCheckGrader
 from rftkit_nb.core.workbench import Workbench
 from rftkit_nb.notebook.widgets import ClusterMatrix, ScoreExplorer
+from rftkit_nb.scoring.outcomes import ERROR, NOT_APPLICABLE, Outcome
 from rftkit_nb.scoring.report import ScoreReport
 from rftkit_nb.scoring.rows import SampleRow
-from rftkit_nb.scoring.runners import ERROR, NOT_APPLICABLE, Outcome
 
 
 def project_file(path: Path, n: int, density: float) -> Path:

@@ -40,7 +40,8 @@ from typing import Any
 from rftkit_nb.core.graders import BaseGrader, LabelModelGrader, MultiGrader, ScoreModelGrader
 from rftkit_nb.core.graders import grader_from_config as _from_config
 from rftkit_nb.errors import ConfigError
-from rftkit_nb.scoring.runners import ERROR, SCORED, is_judge
+from rftkit_nb.scoring.outcomes import ERROR, SCORED
+from rftkit_nb.scoring.runners import is_judge
 
 __all__ = [
     "ON_ERROR",
