@@ -21,12 +21,18 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the on-disk check still catches most conflicts
+    fcntl = None  # type: ignore[assignment]
+
 from rftkit_nb.errors import ProjectFileError
 
-__all__ = ["FileStamp", "atomic_write", "canonical_json", "read_stamped"]
+__all__ = ["FileStamp", "atomic_write", "canonical_json", "locked", "read_stamped"]
 
 
 class FileStamp(NamedTuple):
@@ -61,6 +67,35 @@ def read_stamped(path: Path) -> tuple[bytes, FileStamp]:
     with open(path, "rb") as f:
         data = f.read()
         return data, FileStamp(hashlib.sha256(data).hexdigest(), os.fstat(f.fileno()).st_mtime_ns)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (an advisory ``flock`` on the sidecar ``<path>.lock``).
+
+    Several kernels on one project file check "did it change on disk?" and then write; holding this lock
+    around both makes them one step, so a lost race is seen as a conflict and never reported as saved.
+
+    Example::
+
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d, locked(pathlib.Path(d, "p.json")):
+        ...     pass
+    """
+    target = Path(os.path.realpath(path))
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only folder: the write itself will say so
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def atomic_write(path: Path, text: str) -> FileStamp:

@@ -22,7 +22,9 @@ import math
 
 from rftkit_nb.errors import ConfigError
 
-__all__ = ["finite_weight", "is_missing", "weight_problem"]
+__all__ = ["MAX_WEIGHT", "finite_weight", "is_missing", "weight_problem"]
+
+MAX_WEIGHT = 1e6
 
 # pandas' missing-value markers (pd.NA, pd.NaT), named rather than imported: core does not import pandas.
 _MISSING_TYPES = frozenset({"NAType", "NaTType"})
@@ -56,6 +58,8 @@ def weight_problem(weight: object) -> str | None:
         return f"weight must be a finite number >= 0, got {weight!r}"
     if weight < 0:
         return f"weight must be >= 0, got {weight!r}"
+    if weight > MAX_WEIGHT:  # sums of such weights overflow to inf, and every reward with them
+        return f"weight must be at most {MAX_WEIGHT:,.0f} (weights are relative), got {weight!r}"
     return None
 
 

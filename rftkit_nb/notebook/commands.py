@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,9 @@ def config(ctx: Context, args: argparse.Namespace) -> Note:
 )
 def save(ctx: Context, args: argparse.Namespace) -> Note:
     path = ctx.workbench.save(args.path, overwrite=args.overwrite)
-    return Note(f"saved to {path}; autosaving there from now on")
+    real = os.path.realpath(path)
+    through = f" (a symbolic link: the file written is {real})" if real != os.path.abspath(path) else ""
+    return Note(f"saved to {path}{through}; autosaving there from now on")
 
 
 @command(

@@ -74,3 +74,12 @@ def test_load_ext_when_jupyter_names_the_notebook_then_it_gets_its_own_project_f
     again.load()
     assert list(again.workbench.rubrics) == ["tone"]
     assert "opened first.rftkit.json: 1 rubric, 0 other graders" in capsys.readouterr().out
+
+
+def test_rft_save_when_path_is_a_symlink_then_the_message_names_the_real_file(shell, project_dir):
+    real = project_dir / "elsewhere.json"
+    real.write_text("{}")
+    (project_dir / "link.json").symlink_to(real)
+    note = shell.cell("%rft save link.json --overwrite")
+    assert f"the file written is {real}" in note.text
+    assert (project_dir / "link.json").is_symlink()  # the link is kept; its target holds the project

@@ -49,7 +49,7 @@ __all__ = [
 PROJECT_FORMAT = "rftkit_nb-project"
 PROJECT_VERSION = 1
 # A grader config is small (each python source < 256 kB); a bigger file is some other data, not parsed.
-_MAX_SNIFF_BYTES = 16 * 1024 * 1024
+_MAX_SNIFF_BYTES = MAX_PROJECT_BYTES = 16 * 1024 * 1024  # a project file holds text, never this much
 
 
 class ProjectState(NamedTuple):
@@ -132,10 +132,17 @@ def disk_stamp(path: Path) -> FileStamp | None:
 def read_project(path: Path) -> tuple[ProjectState, FileStamp]:
     """Read and validate the project file at ``path``; it is only ever read here."""
     try:
+        size = path.stat().st_size
+        if size > MAX_PROJECT_BYTES:
+            raise ProjectFileError(f"project file {path} is {size / 1e6:.0f} MB, over the {MAX_PROJECT_BYTES // 2**20} "
+                                   "MB a project file may hold; it was not read and was left untouched")  # fmt: skip
         raw, stamp = read_stamped(path)
         data = json.loads(raw)
     except OSError as e:
         raise ProjectFileError(f"cannot read project file {path}: {e.strerror or e}") from None
+    except RecursionError:
+        raise ProjectFileError(f"project file {path} is nested too deeply to be a project file; it was left "
+                               "untouched") from None  # fmt: skip
     except (ValueError, UnicodeDecodeError) as e:
         raise ProjectFileError(
             f"project file {path} is not valid JSON ({e}); it was left untouched"

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from rftkit_nb.core.files import FileStamp, atomic_write, canonical_json
+from rftkit_nb.core.files import FileStamp, atomic_write, canonical_json, locked
 from rftkit_nb.core.workbench.project_file import (
     ProjectState,
     disk_stamp,
@@ -176,13 +176,15 @@ class ProjectStore:
             if self.blocked is not None:
                 raise ProjectFileError(f"{target} could not be read and was left untouched; fix it and open "
                                        "it, save elsewhere, or overwrite it on purpose")  # fmt: skip
-            self._check_disk()
         elif not same and not overwrite and (kind := file_kind(target)) is not None:
             shown = shown_path(target)
             fix = f"%rft open {shown} to work on it" if kind == "project" else "save to another file"
             raise ConfigError(f"{shown} already exists and is not this notebook's project file: {fix}, or "
                               f"%rft save {shown} --overwrite to replace it")  # fmt: skip
-        self._stamp = atomic_write(target, canonical_json(self.to_dict()))
+        with locked(target):
+            if same and not overwrite:
+                self._check_disk()
+            self._stamp = atomic_write(target, canonical_json(self.to_dict()))
         self.path, self.blocked = target, None
         return target
 
@@ -213,8 +215,9 @@ class ProjectStore:
             return
         if self.path is not None and self.blocked is None:
             try:
-                self._check_disk()
-                self._stamp = atomic_write(self.path, canonical_json(now.data))
+                with locked(self.path):  # check and write as one step: two kernels never both "save"
+                    self._check_disk()
+                    self._stamp = atomic_write(self.path, canonical_json(now.data))
             except ProjectFileError:
                 self._assign(before.state)
                 raise
