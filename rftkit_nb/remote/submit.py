@@ -20,7 +20,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rftkit_nb.core.graders import BaseGrader, config_with_secrets, grader_from_config
+from rftkit_nb.core.graders import BaseGrader, config_with_secrets
 from rftkit_nb.core.lint import LintReport, lint
 from rftkit_nb.core.project import atomic_write
 from rftkit_nb.errors import ConfigError, RemoteError
@@ -51,14 +51,10 @@ def default_record_path() -> Path:
 
 
 def as_grader(grader: Any) -> BaseGrader:
-    """A grader from a grader, its config dict, or a Workbench."""
-    if isinstance(grader, BaseGrader):
-        return grader
-    if isinstance(grader, Mapping):
-        return grader_from_config(grader)
-    if callable(getattr(grader, "grader", None)):
-        return grader.grader()
-    raise ConfigError(f"expected a grader, a config dict or a Workbench, not {type(grader).__name__}")
+    """A grader from a grader, its config dict, or a Workbench (as ``score()`` resolves it)."""
+    from rftkit_nb.scoring.engine import as_grader as resolve
+
+    return resolve(grader)
 
 
 def header_secrets(grader: BaseGrader) -> tuple[str, ...]:

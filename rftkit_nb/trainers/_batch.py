@@ -40,6 +40,7 @@ from typing import Any
 from rftkit_nb.core.graders import BaseGrader, LabelModelGrader, MultiGrader, ScoreModelGrader
 from rftkit_nb.core.graders import grader_from_config as _from_config
 from rftkit_nb.errors import ConfigError
+from rftkit_nb.scoring.engine import as_grader as resolve
 from rftkit_nb.scoring.outcomes import ERROR, SCORED
 from rftkit_nb.scoring.runners import is_judge
 
@@ -90,14 +91,7 @@ def as_grader(grader: Any, model_map: Mapping[str, str] | None = None) -> BaseGr
     >>> as_grader(g, {"gpt-4o-mini": "qwen3"}).model
     'qwen3'
     """
-    if isinstance(grader, Mapping):
-        grader = _from_config(grader)
-    elif not isinstance(grader, BaseGrader) and callable(getattr(grader, "grader", None)):
-        grader = grader.grader()
-    if not isinstance(grader, BaseGrader):
-        raise ConfigError(
-            f"cannot train with a {type(grader).__name__}: pass a grader, its config dict or a Workbench"
-        )
+    grader = resolve(grader)
     if not model_map:
         return grader
     config = grader.config

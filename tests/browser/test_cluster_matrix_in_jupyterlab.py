@@ -17,18 +17,19 @@ pytestmark = pytest.mark.slow
 XSS = "<img src=x onerror=alert(1)>"
 READ_BACK = (
     "print(json.dumps({'map': matrix.cluster_map.to_dict(),"
-    " 'file': json.load(open('rftkit.json'))['clusters']['clusters']}))"
+    " 'file': json.load(open(project))['clusters']['clusters']}))"
 )
 CELLS = [
-    "%load_ext rftkit_nb\nimport json\nimport pandas as pd",  # 0
+    "%load_ext rftkit_nb\nimport json\nimport pandas as pd\nfrom rftkit_nb.notebook.magics import project_file\n"
+    "project = project_file()  # this notebook's own project file (JupyterLab names the notebook)",  # 0
     "%%rubric tone --clusters chat\n1.0 = polite and warm; 0.0 = rude.",  # 1
     "%%rubric accuracy --clusters chat,math\n1.0 = the answer is correct.",  # 2
     f"df = pd.DataFrame({{'cluster': ['chat', 'math', 'chat', {XSS!r}], 'q': ['a', 'b', 'c', 'd']}})",  # 3
     "matrix = %rft clusters df\nmatrix",  # 4
     READ_BACK,  # 5
     "matrix.cluster_map.set('chat', 'accuracy')",  # 6: a change from Python
-    "open('rftkit.json', 'a').write(' ')  # another kernel touched the file",  # 7
-    "%rft open rftkit.json --discard",  # 8
+    "open(project, 'a').write(' ')  # another kernel touched the file",  # 7
+    "%rft open $project --discard",  # 8
     READ_BACK,  # 9
     "from rftkit_nb import ClusterMap, ClusterMatrix\n"
     "names = [f'r{j:03d}' for j in range(200)]\n"

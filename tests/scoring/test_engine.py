@@ -444,8 +444,11 @@ def test_score_when_given_something_else_then_config_error():
 def test_score_when_grader_type_unknown_then_skipped_not_guessed():
     from rftkit_nb import grader_from_config
 
-    endpoint = grader_from_config({"type": "endpoint", "name": "ep", "url": "https://example.invalid"})
-    report = score(endpoint, [{"output_text": "a"}], judge=False, progress=False)
+    # endpoint graders are scored now (tests/scoring/test_endpoint.py); a type from the future is not
+    future = grader_from_config(
+        {"type": "future_grader_type", "name": "ep", "url": "https://example.invalid"}
+    )
+    report = score(future, [{"output_text": "a"}], judge=False, progress=False)
     assert report.frame["ep.state"].iloc[0] == "skipped"
     assert pd.isna(report.frame["reward"].iloc[0])
 
