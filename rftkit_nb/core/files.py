@@ -71,10 +71,11 @@ def read_stamped(path: Path) -> tuple[bytes, FileStamp]:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (an advisory ``flock`` on the sidecar ``<path>.lock``).
+    """Hold an exclusive lock for writing ``path``: an advisory ``flock`` on its folder.
 
     Several kernels on one project file check "did it change on disk?" and then write; holding this lock
     around both makes them one step, so a lost race is seen as a conflict and never reported as saved.
+    The folder, not a sidecar file, is locked, so nothing is left beside the project file.
 
     Example::
 
@@ -82,20 +83,19 @@ def locked(path: Path) -> Iterator[None]:
         >>> with tempfile.TemporaryDirectory() as d, locked(pathlib.Path(d, "p.json")):
         ...     pass
     """
-    target = Path(os.path.realpath(path))
-    if fcntl is None:
-        yield
-        return
+    folder = Path(os.path.realpath(path)).parent
     try:
-        fd = os.open(target.with_name(target.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:  # a read-only folder: the write itself will say so
-        yield
-        return
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # no folder yet, or unreadable: the write itself will say so
+        fd = -1
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if fd >= 0 and fcntl is not None:
+            with contextlib.suppress(OSError):  # a file system without flock: the disk check remains
+                fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        if fd >= 0:
+            os.close(fd)  # closing releases the lock
 
 
 def atomic_write(path: Path, text: str) -> FileStamp:
