@@ -17,7 +17,7 @@ layers:
 	lint-imports
 
 unit:
-	$(PY) -m pytest -q -p no:cacheprovider --cov --cov-report=term --cov-fail-under=90
+	$(PY) -m pytest -q -p no:cacheprovider --durations=12 --cov --cov-report=term --cov-fail-under=90
 
 docs:
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules rftkit_nb --ignore=rftkit_nb/testing/__main__.py

@@ -77,6 +77,9 @@ class ErrorCategory(str, Enum):
 
     __str__ = str.__str__  # the plain name in messages and f-strings, as the service spells it
 
+    def __repr__(self) -> str:  # reads as the plain name in reports, reprs and doctests
+        return repr(self.value)
+
 
 class RftkitError(Exception):
     """Base of every error rftkit_nb raises on purpose."""

@@ -8,9 +8,9 @@ line per rubric holds kappa against a floor the user sets, and warns when there 
 
 Example::
 
-    >>> from rftkit_nb import score                           # doctest: +SKIP
-    >>> report = score(wb, rows, judge=judge)                  # doctest: +SKIP
-    >>> agreement(report, Labels.for_project(wb), floor=0.6)   # doctest: +SKIP
+    from rftkit_nb import score
+    report = score(wb, rows, judge=judge)
+    agreement(report, Labels.for_project(wb), floor=0.6)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ and the spend at which Azure pauses a job.
 
 Example::
 
-    >>> cost(wb, rows, epochs=2, samples_per_prompt=4, base_url=server.base_url)   # doctest: +SKIP
+    cost(wb, rows, epochs=2, samples_per_prompt=4, base_url=server.base_url)
 """
 
 from __future__ import annotations

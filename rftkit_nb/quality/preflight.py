@@ -9,8 +9,8 @@ fraction of the real answers' reward; and the baseline: what an always-the-same 
 
 Example::
 
-    >>> report = preflight(wb, rows, samples_per_prompt=4, judge=judge)   # doctest: +SKIP
-    >>> report.checks[0].verdict                                           # doctest: +SKIP
+    report = preflight(wb, rows, samples_per_prompt=4, judge=judge)
+    report.checks[0].verdict
     'reward: spread over [0.1, 0.9], not saturated'
 """
 

@@ -8,7 +8,7 @@ from run to run cannot be calibrated, so this comes first.
 
 Example::
 
-    >>> stability(wb, rows, k=5, base_url=server.base_url, api_key="sk-x")   # doctest: +SKIP
+    stability(wb, rows, k=5, base_url=server.base_url, api_key="sk-x")
 """
 
 from __future__ import annotations

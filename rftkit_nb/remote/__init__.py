@@ -2,12 +2,12 @@
 
 The path a grader takes to a real job, each step one function::
 
-    >>> from rftkit_nb.remote import write_dataset, validate, parity, submit, list_jobs, Job  # doctest: +SKIP
-    >>> train, valid = write_dataset(df, "data/rft.jsonl", grader=wb)                            # doctest: +SKIP
-    >>> validate(wb, client=azure)                                                               # doctest: +SKIP
-    >>> parity(wb, df, client=azure, judge=judge)                                                # doctest: +SKIP
-    >>> job = submit(wb, train=train, validation=valid, model="o4-mini-2025-04-16", client=azure)  # doctest: +SKIP
-    >>> job.wait().checkpoints()                                                                 # doctest: +SKIP
+    from rftkit_nb.remote import write_dataset, validate, parity, submit, list_jobs, Job
+    train, valid = write_dataset(df, "data/rft.jsonl", grader=wb)
+    validate(wb, client=azure)
+    parity(wb, df, client=azure, judge=judge)
+    job = submit(wb, train=train, validation=valid, model="o4-mini-2025-04-16", client=azure)
+    job.wait().checkpoints()
 
 Where the platform dates live: :data:`rftkit_nb.remote.availability.AVAILABILITY` (one editable table).
 Errors: every SDK error becomes a one-line :class:`~rftkit_nb.errors.RemoteError` in

@@ -9,10 +9,10 @@ key) is not chained.
 
 Example::
 
-    >>> import openai
-    >>> from rftkit_nb.remote.targets import Target
-    >>> target = Target.of(openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-demo-secret"))
-    >>> str(translate(openai.APIConnectionError(request=None), target, "list jobs"))  # doctest: +SKIP
+    import openai
+    from rftkit_nb.remote.targets import Target
+    target = Target.of(openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-demo-secret"))
+    str(translate(openai.APIConnectionError(request=None), target, "list jobs"))
     'list jobs: could not reach OpenAI at http://127.0.0.1:9/v1 (Connection error.)'
 """
 

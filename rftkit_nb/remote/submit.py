@@ -176,9 +176,9 @@ def submit(
 
     Example::
 
-        >>> job = submit(wb, train=train, validation=valid, model="o4-mini-2025-04-16",
-        ...              client=openai.AzureOpenAI(...))  # doctest: +SKIP
-        >>> job.wait().checkpoints()  # doctest: +SKIP
+        job = submit(wb, train=train, validation=valid, model="o4-mini-2025-04-16",
+                     client=openai.AzureOpenAI(...))
+        job.wait().checkpoints()
     """
     target = resolve_target(client)
     g = as_grader(grader)

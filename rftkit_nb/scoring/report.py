@@ -140,7 +140,7 @@ class ScoreReport:
 
         Example::
 
-            >>> report.explore(baseline=before)  # doctest: +SKIP
+            report.explore(baseline=before)
         """
         widgets = importlib.import_module("rftkit_nb.notebook.widgets")
         return widgets.ScoreExplorer(self, baseline=baseline)

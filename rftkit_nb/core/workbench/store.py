@@ -135,7 +135,9 @@ class ProjectStore:
         self._observers.append(callback)
 
     def unobserve(self, callback: Callable[[str], None]) -> None:
-        self._observers.remove(callback)
+        """Stop calling ``callback``; a callback that is not observing is left alone (closing twice is fine)."""
+        if callback in self._observers:
+            self._observers.remove(callback)
 
     def notify(self, event: str) -> None:
         """Tell every observer ``event``; one that raises is reported as a warning, the change stays."""

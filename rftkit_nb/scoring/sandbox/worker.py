@@ -21,11 +21,11 @@ only when a worker overruns its timeout or dies, to know which row was in progre
 
 Example (the parent's side, by hand)::
 
-    >>> import subprocess, sys, tempfile
-    >>> progress = tempfile.TemporaryFile(); progress.truncate(PROGRESS.size)  # doctest: +SKIP
-    >>> worker = subprocess.Popen([sys.executable, __file__, "{}", str(progress.fileno())],
-    ...     stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=[progress.fileno()])  # doctest: +SKIP
-    >>> worker.stdin.write(frame(b'["k", "def grade(s, i):\\n    return 1", [[{}, {}]]]'))  # doctest: +SKIP
+    import subprocess, sys, tempfile
+    progress = tempfile.TemporaryFile(); progress.truncate(PROGRESS.size)
+    worker = subprocess.Popen([sys.executable, __file__, "{}", str(progress.fileno())],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=[progress.fileno()])
+    worker.stdin.write(frame(b'["k", "def grade(s, i):\\n    return 1", [[{}, {}]]]'))
 """
 
 from __future__ import annotations
