@@ -1,5 +1,5 @@
-"""The labelling widget in a real JupyterLab and Chromium: ``%rft label``, clicks and number keys, skip and
-back, the labels read back from following cells, and again after a kernel restart.
+"""The labelling widget in a real JupyterLab and Chromium: ``%rft label``, clicks and number keys, skip, back
+and clear, the labels read back from following cells, and again after a kernel restart.
 
 Each step is proven from the other side: what the widget shows is read from the page, what was saved from
 Python (``Labels.for_project``) and from the sidecar file (``labelling.ipynb`` keeps its project in
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 XSS = "<img src=x onerror=alert(1)>"
 OUTPUTS = ["warm thanks", "go away", XSS, "fine, whatever"]
-DATA = f"df = pd.DataFrame({{'question': ['q0', 'q1', 'q2', 'q3'], 'output_text': {OUTPUTS!r}}})"
+QUESTIONS = ["q0", "q1", "<b>q2</b>", "q3"]
+DATA = f"df = pd.DataFrame({{'question': {QUESTIONS!r}, 'output_text': {OUTPUTS!r}}})"
 READ_BACK = (
     "from rftkit_nb.quality import Labels\n"
     "wb = %rft show\n"
@@ -48,8 +49,9 @@ def shown(widget) -> dict:
 
 
 def wait_saved(widget, row: int, score: str, labelled: int) -> None:
-    """Python answered: the store took ``score`` for ``row`` (1-based) and holds ``labelled`` labels."""
-    notice = f"saved row {row} = {score}: {labelled} of 4 labelled"
+    """Python answered: the store took ``score`` (or "cleared") for ``row`` (1-based), holds ``labelled``."""
+    what = "cleared" if score == "cleared" else f"= {score}"
+    notice = f"saved row {row} {what}: {labelled} of 4 labelled"
     widget.locator(".rftkit-label-notice").filter(has_text=notice).wait_for()
 
 
@@ -78,9 +80,10 @@ def test_labelling_in_jupyterlab_when_clicked_typed_and_restarted_then_labels_ar
     wait_saved(widget, 2, "0", 2)
     assert shown(widget) == {"progress": "row 3 of 4 · 2 labelled", "output": XSS}  # markup shown as text
     assert widget.locator("img").count() == 0
-    assert widget.locator(".rftkit-label-output *, dd *, dt *").count() == 0
+    assert widget.locator(".rftkit-label-fields dd").inner_text() == "<b>q2</b>"
+    assert widget.locator(".rftkit-label-output *, dd *, dt *").count() == 0  # no data became an element
     assert page.evaluate("() => jupyterapp.shell.currentWidget.content.widgets[3].model.type") == "code"
-    shots.save(widget, "labelling-light.png")
+    shots.keep(shots.save(widget, "labelling-light.png"), "labelling-light.png")
 
     # Skip, back, a score by key; then back twice and relabel row 1 with "5" (the fifth score, 1).
     page.keyboard.press("ArrowRight")
@@ -105,7 +108,7 @@ def test_labelling_in_jupyterlab_when_clicked_typed_and_restarted_then_labels_ar
     assert first["file"] == sorted(v for v in EXPECTED if v is not None)
 
     shots.theme(page, "JupyterLab Dark")
-    shots.save(widget, "labelling-dark.png")
+    shots.keep(shots.save(widget, "labelling-dark.png"), "labelling-dark.png")
     shots.theme(page, "JupyterLab Light")
 
     # Restart the kernel: a new process reads the same labels, on the data re-ordered.
@@ -129,5 +132,13 @@ def test_labelling_in_jupyterlab_when_clicked_typed_and_restarted_then_labels_ar
     page.keyboard.press("ArrowRight")
     assert again.get_by_role("button", name="0.5", exact=True).get_attribute("aria-pressed") == "true"
     assert again.locator("img").count() == 0
+
+    # Clear that label ("x"): the store and the file forget it.
+    page.keyboard.press("x")
+    wait_saved(again, 2, "cleared", 2)
+    assert again.get_by_role("button", name="0.5", exact=True).get_attribute("aria-pressed") == "false"
+    third = nb.json(6)
+    assert third["store"] == [None, None, 1.0, 1.0]
+    assert third["file"] == [1.0, 1.0]
 
     assert page.console.errors == []
