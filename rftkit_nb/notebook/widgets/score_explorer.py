@@ -55,7 +55,8 @@ class ScoreExplorer(anywidget.AnyWidget):
         self.report = report
         self._cols = ReportColumns(report, baseline)
         if rows is not None:
-            chosen = self._cols.chosen({"rows": rows}).tolist()  # checked here: a bad list fails at once
+            checked = self._cols.chosen({"rows": rows})  # checked here: a bad list fails at once
+            chosen = [] if checked is None else checked.tolist()
             kwargs["filters"] = {**kwargs.get("filters", {}), "rows": chosen}
             kwargs.setdefault("selected", chosen[0] if chosen else None)
         self._indicators = _indicator_keys(report)
