@@ -62,6 +62,31 @@ class AgreementReport:
     floor: float
     min_labels: int
     unlabelled: list[str] = field(default_factory=list)  # judge rubrics with no usable labels
+    report: Any = field(default=None, repr=False)  # the ScoreReport compared, for explore()
+
+    def explore(self, rubric: str | None = None) -> Any:
+        """The report's ScoreExplorer on ``rubric``'s worst disagreements, worst first, the first selected
+        (``rubric`` may be left out when one rubric has any).
+
+        Example::
+
+            >>> agreement(report, labels).explore("tone")  # doctest: +SKIP
+        """
+        if self.report is None or not hasattr(self.report, "explore"):
+            raise ConfigError("this agreement report holds no ScoreReport to explore: build it with "
+                              "agreement(report, labels) from a score() report")  # fmt: skip
+        if rubric is None:
+            with_rows = [name for name, r in self.rubrics.items() if len(r.worst)]
+            if len(with_rows) != 1:
+                raise ConfigError(
+                    "explore(rubric=...) names the rubric whose disagreements to open; rubrics with "
+                    f"disagreements: {', '.join(with_rows) or '(none)'}"
+                )
+            rubric = with_rows[0]
+        if rubric not in self.rubrics:
+            raise ConfigError(f"rubric {rubric!r} has no agreement figures here; compared rubrics are: "
+                              f"{', '.join(self.rubrics) or '(none)'}")  # fmt: skip
+        return self.report.explore(rows=[int(p) for p in self.rubrics[rubric].worst.index])
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -85,7 +110,10 @@ class AgreementReport:
             lines.append(self.frame.to_string(float_format=lambda x: f"{x:.3g}"))
         for r in self.rubrics.values():
             if len(r.worst):
-                lines.append(f"worst disagreements for {r.rubric} (report.row(i) explains one):")
+                lines.append(
+                    f"worst disagreements for {r.rubric} (report.row(i) explains one; "
+                    f".explore({r.rubric!r}) opens them in the explorer):"
+                )
                 lines.append(r.worst.to_string(max_colwidth=50))
         return "\n".join(lines)
 
@@ -104,7 +132,7 @@ class AgreementReport:
         for r in self.rubrics.values():
             body += _confusion_html(r)
             if len(r.worst):
-                body += f"<div><b>worst disagreements: {h.esc(r.rubric)}</b> (<code>report.row(i)</code> explains one)</div>"
+                body += f"<div><b>worst disagreements: {h.esc(r.rubric)}</b> (<code>report.row(i)</code> explains one, <code>.explore({h.esc(repr(r.rubric))})</code> opens them in the explorer)</div>"
                 body += h.table(
                     ["i", *r.worst.columns], [[i, *map(_cell, row)] for i, row in r.worst.iterrows()]
                 )
@@ -155,7 +183,7 @@ def agreement(
             continue
         found[rubric] = _rubric(rubric, pairs, report, floor=floor, min_labels=min_labels, step=step,
                                 worst=worst, cluster_min=cluster_min)  # fmt: skip
-    return AgreementReport(found, floor, min_labels, missing)
+    return AgreementReport(found, floor, min_labels, missing, report=report)
 
 
 def _pairs(frame: pd.DataFrame, rubric: str, keys: list[str], human: Mapping[str, float]) -> pd.DataFrame:

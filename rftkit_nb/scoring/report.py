@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,19 +131,21 @@ class ScoreReport:
 
     # --- display ---------------------------------------------------------------------------------
 
-    def explore(self, *, baseline: ScoreReport | None = None) -> Any:
+    def explore(self, *, baseline: ScoreReport | None = None, rows: Sequence[int] | None = None) -> Any:
         """This report in a :class:`~rftkit_nb.notebook.widgets.ScoreExplorer` (needs anywidget).
 
-        ``baseline``, an earlier report of the same rows, turns on compare mode. This is the one place
+        ``baseline``, an earlier report of the same rows, turns on compare mode; ``rows`` (positions)
+        opens it on just those rows, in that order, the first selected. This is the one place
         the scoring layer reaches up to the notebook layer, and only by name at call time, so scoring
         imports no widget code (the layers contract holds: nothing is imported statically).
 
         Example::
 
             report.explore(baseline=before)
+            report.explore(rows=[7, 2])
         """
         widgets = importlib.import_module("rftkit_nb.notebook.widgets")
-        return widgets.ScoreExplorer(self, baseline=baseline)
+        return widgets.ScoreExplorer(self, baseline=baseline, rows=rows)
 
     def _headline(self) -> str:
         done = [r for r in self.rewards if r is not None]

@@ -1,4 +1,5 @@
-"""The score explorer in a real JupyterLab and Chromium: sort, filter, search, select, compare, big reports.
+"""The score explorer in a real JupyterLab and Chromium: sort, filter, search, select, compare, big reports,
+and opened on chosen rows (what an agreement report's worst disagreements use).
 
 The report comes from ``%rft score`` against the loopback FakeOpenAI judge, in the kernel. What the user
 did in the browser is read back from Python in a following cell (``explorer.selected``, ``.filtered``).
@@ -48,7 +49,9 @@ CELLS = [
     "mid, big = synthetic_report(10_000, seed=1), synthetic_report(100_000, seed=2)",  # 10
     "mid.explore()",  # 11
     "big.explore()",  # 12
-    "server.__exit__(None, None, None)",  # 13
+    "chosen = report.explore(rows=[8, 3, 5])\nchosen",  # 13: as agreement(...).explore(rubric) opens it
+    "print(json.dumps({'filters': chosen.filters, 'count': chosen.count}))",  # 14
+    "server.__exit__(None, None, None)",  # 15
 ]
 
 
@@ -133,6 +136,22 @@ def test_explorer_in_jupyterlab_when_sorted_filtered_selected_and_compared(noteb
         nb.cell(cell).locator(".rftkit-explorer .rftkit-row").first.wait_for(timeout=60_000)
         nb.cell(cell).locator(".rftkit-summary").filter(has_text=f"rows: {rows} of {rows}").wait_for()
         print(f"\n{rows:,}-row report: explorer drawn {time.perf_counter() - start:.2f} s after the cell ran")
+
+    # Opened on chosen rows: just those, in the given order, the first selected; the chip shows them all.
     nb.run(13)
+    chosen = nb.cell(13).locator(".rftkit-explorer")
+    wait_summary(chosen, "rows: 3 of 200")
+    rows = chosen.locator(".rftkit-row")
+    assert [rows.nth(i).get_attribute("data-position") for i in range(3)] == ["8", "3", "5"]
+    assert rows.first.get_attribute("aria-selected") == "true"
+    chosen.locator(".rftkit-detail pre").filter(has_text="SCORE: 0.3").first.wait_for()  # row 8's output
+    assert chosen.locator(".rftkit-detail img").count() == 0
+    chip = chosen.locator('button[data-filter="rows"]')
+    assert chip.inner_text() == "3 chosen rows ✕"
+    chip.click()
+    wait_summary(chosen, "rows: 200 of 200")
+    assert chip.count() == 0
+    assert nb.json(14) == {"filters": {}, "count": 200}
+    nb.run(15)
 
     assert page.console.errors == []

@@ -99,6 +99,32 @@ def test_agreement_when_worst_rows_listed_then_they_point_at_report_rows(scored)
     assert [abs(r["judge"] - r["human"]) for _, r in worst.iterrows()] == pytest.approx(gaps[:3])
 
 
+def test_agreement_explore_when_a_rubric_is_named_opens_its_worst_rows_worst_first(scored):
+    _, labels, report = scored
+    result = agreement(report, labels, worst=4)
+    explorer = result.explore("clarity")
+    worst = result.rubrics["clarity"].worst
+    assert explorer.positions == worst.index.tolist()
+    assert len(explorer.positions) == 4
+    assert explorer.selected == worst.index[0]
+    assert explorer.report is report
+    assert ".explore('clarity')" in repr(result)
+
+
+def test_agreement_explore_when_the_rubric_is_left_out_and_several_disagree_then_one_line_error(scored):
+    _, labels, report = scored
+    with pytest.raises(ConfigError, match="rubrics with disagreements: tone, clarity"):
+        agreement(report, labels).explore()
+    with pytest.raises(ConfigError, match="'style' has no agreement figures here"):
+        agreement(report, labels).explore("style")
+
+
+def test_agreement_explore_when_one_rubric_is_compared_then_it_needs_no_name(scored):
+    _, labels, report = scored
+    result = agreement(report, labels, rubrics=["tone"], worst=2)
+    assert result.explore().positions == result.rubrics["tone"].worst.index.tolist()
+
+
 def df_rows(report):
     return [report.rows[i] for i in range(len(report))]
 

@@ -58,6 +58,7 @@ def test_example_when_run_then_labels_are_saved_beside_the_project(executed):
         pytest.param("cost projection", id="cost"),
         pytest.param("auto-pause", id="azure-threshold"),
         pytest.param("test-retest", id="stability"),
+        pytest.param("ScoreExplorer: 5 of 24 rows shown", id="worst-disagreements-in-the-explorer"),
     ],
 )
 def test_example_when_run_then_it_shows(executed, shown):

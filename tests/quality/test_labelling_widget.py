@@ -35,7 +35,7 @@ def test_widget_when_scores_clicked_then_each_is_on_disk_before_the_next_row(sto
     assert sorted(on_disk.values()) == [0.5, 1.0]
     assert w.index == 2
     assert w.progress == "2 of 4 labelled"
-    assert w.notice == "saved: 2 of 4 labelled"
+    assert w.notice == "saved row 2 = 0.5: 2 of 4 labelled"
 
 
 def test_widget_when_reopened_after_a_restart_then_labels_shown_and_starts_at_the_first_open_row(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -71,8 +72,13 @@ class ReportColumns:
 
     def mask(self, filters: Mapping[str, Any], keys: list[str] | None = None) -> np.ndarray:
         """Rows kept by ``filters``: cluster, state (of ``grader`` or any sub-grader), error, flagged,
-        reward_min / reward_max, and a case-insensitive search over item fields and output."""
+        reward_min / reward_max, a case-insensitive search over item fields and output, and ``rows``
+        (a list of positions: only those, e.g. the worst disagreements of an agreement report)."""
         keep = np.ones(self.n, dtype=bool)
+        chosen = self.chosen(filters)
+        if chosen is not None:
+            keep[:] = False
+            keep[chosen] = True
         shown = keys if keys is not None else self.keys
         if filters.get("cluster") not in (None, ""):
             wanted = filters["cluster"]
@@ -120,14 +126,38 @@ class ReportColumns:
         self, filters: Mapping[str, Any], sort: Mapping[str, Any], keys: list[str] | None = None
     ) -> np.ndarray:
         """Row positions kept by ``filters``, ordered by ``sort`` ({column, descending}); blanks last."""
-        positions = np.flatnonzero(self.mask(filters, keys))
+        kept = self.mask(filters, keys)
         column = sort.get("column")
+        chosen = self.chosen(filters)
+        if not column and chosen is not None:  # unsorted, chosen rows keep the order they were given in
+            return chosen[kept[chosen]].astype(np.uint32)
+        positions = np.flatnonzero(kept)
         if not column:
             return positions.astype(np.uint32)
         values = self.column(str(column))[positions].astype(np.float64)
         if sort.get("descending"):
             values = -values
         return positions[np.argsort(values, kind="stable")].astype(np.uint32)  # NaN sorts last
+
+    def chosen(self, filters: Mapping[str, Any]) -> np.ndarray | None:
+        """The ``rows`` filter's positions, first occurrence kept, or None without one; a position that
+        is not a row of the report is refused (the list came from another report)."""
+        rows = filters.get("rows")
+        if rows is None:
+            return None
+        try:
+            if isinstance(rows, str | bytes):
+                raise TypeError(rows)
+            rows = [operator.index(p) for p in rows]
+        except TypeError:
+            raise ConfigError(
+                f"filters['rows'] must be a list of row positions (integers), got {rows!r}"
+            ) from None
+        bad = [p for p in rows if not 0 <= p < self.n]
+        if bad:
+            raise ConfigError(f"filters['rows'] names row {bad[0]}, but the report has {self.n} rows "
+                              "(positions 0 to n-1): pass positions of this report")  # fmt: skip
+        return np.array(list(dict.fromkeys(rows)), dtype=np.int64)
 
     def haystack(self) -> list[str]:
         """Each row's item fields and output as one lower-case string (built on the first search)."""

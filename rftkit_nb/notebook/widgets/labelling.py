@@ -98,7 +98,16 @@ class LabellingWidget(anywidget.AnyWidget):
         cleaned = {k: v for k, v in new.items() if v is not None and k in keys}
         if cleaned != new:
             self.labels = cleaned  # a cleared label (None) leaves the trait too
-        self.notice = f"saved: {self.progress}"
+        self.notice = f"saved {self._what(edits)}: {self.progress}"
+
+    def _what(self, edits: dict[str, Any]) -> str:
+        # Which row got which score: the expert sees the write confirmed, and each notice differs from
+        # the last, so the front end (and a browser test) can tell this save's answer from an earlier one.
+        if len(edits) != 1:
+            return f"{len(edits)} labels"
+        ((key, value),) = edits.items()
+        row = next(i for i, r in enumerate(self.rows) if r["key"] == key) + 1
+        return f"row {row} " + ("cleared" if value is None else f"= {value:g}")
 
     def __repr__(self) -> str:
         return f"LabellingWidget({self.rubric!r}): {self.progress}; row {self.index + 1} of {len(self.rows)}"

@@ -32,8 +32,10 @@ __all__ = ["ScoreExplorer"]
 
 class ScoreExplorer(anywidget.AnyWidget):
     """Explore ``report`` (a :class:`ScoreReport`); ``baseline``, an earlier report of the same rows,
-    turns on compare mode. ``explorer.selected`` is the selected row's position (or None) and
-    ``explorer.filtered`` the rows the filters keep, in the table's order, as a DataFrame."""
+    turns on compare mode. ``rows``, a list of row positions, opens on just those rows, in that order,
+    with the first selected (the front end's "chosen rows" chip clears it). ``explorer.selected`` is the
+    selected row's position (or None) and ``explorer.filtered`` the rows the filters keep, in the table's
+    order, as a DataFrame."""
 
     _esm = STATIC / "score_explorer.js"
     _css = STATIC / "widgets.css"
@@ -49,9 +51,14 @@ class ScoreExplorer(anywidget.AnyWidget):
     stats = t.Dict().tag(sync=True)
     selected = t.Int(None, allow_none=True).tag(sync=True)
 
-    def __init__(self, report: Any, *, baseline: Any = None, **kwargs: Any) -> None:
+    def __init__(self, report: Any, *, baseline: Any = None, rows: Any = None, **kwargs: Any) -> None:
         self.report = report
         self._cols = ReportColumns(report, baseline)
+        if rows is not None:
+            checked = self._cols.chosen({"rows": rows})  # checked here: a bad list fails at once
+            chosen = [] if checked is None else checked.tolist()
+            kwargs["filters"] = {**kwargs.get("filters", {}), "rows": chosen}
+            kwargs.setdefault("selected", chosen[0] if chosen else None)
         self._indicators = _indicator_keys(report)
         matrix, layout = pack(self._cols)
         schema = {

@@ -227,6 +227,58 @@ def test_report_explore_when_called_opens_an_explorer(report, edited):
     assert explorer.schema["compare"] is True
 
 
+@pytest.mark.parametrize(
+    ("rows", "sort", "expected"),
+    [
+        pytest.param([3, 0, 4], {}, [3, 0, 4], id="unsorted-keeps-the-given-order"),
+        pytest.param([3, 0, 3, 4], {}, [3, 0, 4], id="repeats-dropped"),
+        pytest.param([3, 0, 4], {"column": "row", "descending": False}, [0, 3, 4], id="a-sort-wins"),
+        pytest.param([], {}, [], id="none"),
+    ],
+)  # fmt: skip
+def test_rows_filter_when_given_keeps_only_those_rows(explorer, rows, sort, expected):
+    explorer.set_state({"filters": {"rows": rows}, "sort": sort})
+    assert explorer.positions == expected
+    assert explorer.stats["rows"] == len(expected)
+
+
+def test_rows_filter_when_combined_with_a_cluster_keeps_both_conditions_in_the_given_order(explorer):
+    explorer.set_state({"filters": {"rows": [4, 2, 1], "cluster": "chat"}})
+    assert explorer.positions == [4, 1]
+
+
+def test_explorer_when_opened_on_rows_filters_to_them_and_selects_the_first(report, monkeypatch):
+    explorer = report.explore(rows=[np.int64(4), 1])  # positions as numpy hands them out are fine
+    assert explorer.positions == [4, 1]
+    assert explorer.filters == {"rows": [4, 1]}
+    assert explorer.selected == 4
+    messages: list = []
+    monkeypatch.setattr(explorer, "send", lambda content, buffers=None: messages.append(content))
+    explorer._handle_custom_msg({"op": "detail", "row": explorer.selected}, [])  # what render() asks
+    assert messages[-1]["detail"]["output"].startswith(XSS)
+    explorer.set_state({"filters": {}})  # the front end's "chosen rows" chip clears it
+    assert explorer.positions == [0, 1, 2, 3, 4]
+
+
+def test_explorer_when_opened_on_no_rows_selects_nothing(report):
+    explorer = ScoreExplorer(report, rows=[])
+    assert (explorer.positions, explorer.selected) == ([], None)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param([0, 5], "names row 5, but the report has 5 rows", id="past-the-end"),
+        pytest.param([-1], "names row -1", id="negative"),
+        pytest.param("0,1", "must be a list of row positions", id="a-string"),
+        pytest.param([0.5], "must be a list of row positions", id="not-integers"),
+    ],
+)  # fmt: skip
+def test_explorer_when_opened_on_bad_rows_raises_config_error(report, rows, message):
+    with pytest.raises(ConfigError, match=message):
+        ScoreExplorer(report, rows=rows)
+
+
 def test_matrix_when_shipped_is_a_few_bytes_per_cell(report):
     explorer = ScoreExplorer(report)
     graders, n = len(report.outcomes), len(report.rows)

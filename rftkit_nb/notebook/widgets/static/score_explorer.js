@@ -177,6 +177,13 @@ function render({ model, el }) {
 
   function drawFilters() {
     filters.replaceChildren();
+    const chosen = (model.get("filters") || {}).rows;
+    if (Array.isArray(chosen)) { // opened on given rows (e.g. an agreement report's worst disagreements)
+      const chip = h("button", { class: "rftkit-button", "aria-pressed": "true", "data-filter": "rows",
+                                 title: "show every row" }, `${chosen.length} chosen rows ✕`);
+      chip.addEventListener("click", () => { chip.remove(); setFilter("rows", null); });
+      filters.append(chip);
+    }
     if (schema.clusters.length) filters.append(select("cluster", "cluster", schema.clusters));
     filters.append(select("state", "state", schema.states));
     filters.append(select("grader", "sub-grader", schema.graders));
