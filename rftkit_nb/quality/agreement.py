@@ -70,7 +70,7 @@ class AgreementReport:
 
         Example::
 
-            >>> agreement(report, labels).explore("tone")  # doctest: +SKIP
+            agreement(report, labels).explore("tone")
         """
         if self.report is None or not hasattr(self.report, "explore"):
             raise ConfigError("this agreement report holds no ScoreReport to explore: build it with "
