@@ -3,7 +3,7 @@
 // events log. Pause / resume / cancel / refresh are {op} messages. Text only via textContent.
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 320, H = 150, PAD = { l: 34, r: 8, t: 8, b: 22 };
+const W = 220, H = 120, PAD = { l: 34, r: 8, t: 8, b: 22 };
 
 function h(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
@@ -74,14 +74,13 @@ function render({ model, el }) {
   const statusLine = h("div", { class: "rftkit-summary", role: "status" });
   const progress = h("progress", { class: "rftkit-progress", max: "1", value: "0", "aria-label": "training progress" });
   const tools = h("div", { class: "rftkit-toolbar" });
-  const charts = h("div", { class: "rftkit-charts" });
-  const graders = h("div", { class: "rftkit-charts rftkit-grader-charts" });
+  const charts = h("div", { class: "rftkit-charts" }); // the reward, then one chart per grader
   const lower = h("div", { class: "rftkit-body" });
   const ckpts = h("div", { class: "rftkit-checkpoints" });
   const log = h("div", { class: "rftkit-log", role: "log", "aria-label": "job events", tabindex: "0" });
   lower.append(ckpts, log);
   const notice = h("div", { class: "rftkit-notice", role: "status", "aria-live": "polite" });
-  el.replaceChildren(head, statusLine, progress, tools, notice, charts, graders, lower);
+  el.replaceChildren(head, statusLine, progress, tools, notice, charts, lower);
   let armed = null; // the action waiting for its second click (cancel)
 
   function drawHead() {
@@ -148,13 +147,12 @@ function render({ model, el }) {
     const total = (model.get("progress") || {}).total_steps || 0;
     charts.replaceChildren(chart("reward", [{ label: "train", points: series.train || [] },
                                             { label: "valid", points: series.valid || [] }], total));
-    graders.replaceChildren();
     for (const [name, metrics] of Object.entries(series.graders || {})) {
       const lines = Object.entries(metrics).map(([metric, points]) => ({
         label: metric.replace(/_reward_mean$/, ""), points }));
       const c = chart(name, lines, total);
       c.dataset.grader = name;
-      graders.append(c);
+      charts.append(c);
     }
   }
 
@@ -164,15 +162,17 @@ function render({ model, el }) {
     if (!list.length) { ckpts.append(h("div", { class: "rftkit-sub" }, "none yet")); return; }
     const table = h("table", { class: "rftkit-grid" });
     const tr = h("tr");
-    for (const c of ["step", "model", "metrics"]) tr.append(h("th", {}, c));
+    for (const c of ["step", "model to deploy", "valid reward"]) tr.append(h("th", {}, c));
     table.append(tr);
     for (const c of list) {
-      const row = h("tr", { "data-checkpoint": c.id });
+      const metrics = c.metrics || {};
+      const all = Object.entries(metrics).map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : v}`).join(", ");
+      const row = h("tr", { "data-checkpoint": c.id, title: all });
       row.append(h("td", {}, c.step));
       const model_ = h("td");
       model_.append(h("code", {}, c.model));
       row.append(model_);
-      row.append(h("td", {}, Object.entries(c.metrics || {}).map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : v}`).join(", ")));
+      row.append(h("td", {}, fmt(metrics.full_valid_mean_reward ?? metrics.valid_mean_reward ?? null)));
       table.append(row);
     }
     ckpts.append(table);
