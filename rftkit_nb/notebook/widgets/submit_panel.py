@@ -152,7 +152,7 @@ class SubmitPanel(anywidget.AnyWidget):
     def _follow(self, source: Any) -> Any:
         if not callable(getattr(source, "observe", None)) or not callable(getattr(source, "unobserve", None)):
             return lambda: None
-        callback = _weak_callback(self, lambda panel, _event: panel._check())  # type: ignore[arg-type]
+        callback = _weak_callback(self, lambda panel, _event: panel._check())
         source.observe(callback)
         return lambda: source.unobserve(callback)
 

@@ -38,7 +38,8 @@ class WatchedReport(JobReport):
         return found
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        data, metadata = self.monitor._repr_mimebundle_(include=include, exclude=exclude)
+        shown: Any = self.monitor._repr_mimebundle_(include=include, exclude=exclude)
+        data, metadata = shown
         return {**data, "text/plain": repr(self), "text/html": self._repr_html_()}, metadata
 
 
