@@ -11,6 +11,7 @@ Example (in a notebook)::
     %rft submit --train df --model o4-mini-2025-04-16 --client azure --n-epochs 2
     %rft jobs --client azure
     %rft job ftjob-abc123 --client azure
+    %rft submit --train df --client azure --panel     # the submit panel (widget)
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def parity(ctx: Context, args: argparse.Namespace) -> Any:
 
 @command(
     "submit",
-    "write the RFT files from DF, check everything, show the cost drivers, and create the job",
-    arg("--train", required=True, metavar="DF", help="the rows: a DataFrame or list of dicts with messages"),
-    arg("--model", required=True, metavar="M", help="the base model, e.g. o4-mini-2025-04-16"),
+    "write the RFT files from DF, check everything, show the cost drivers, and create the job (or --panel)",
+    arg("--train", default=None, metavar="DF", help="the rows: a DataFrame or list of dicts with messages"),
+    arg("--model", default=None, metavar="M", help="the base model, e.g. o4-mini-2025-04-16"),
     arg("--validation", type=float, default=0.1, metavar="F", help="fraction (or count >= 1) held out (0.1)"),
     arg("--dir", default="rft_data", metavar="PATH", help="where the JSONL files go (default rft_data/)"),
     arg("--n-epochs", type=int, default=None, metavar="N", help="hyperparameters.n_epochs"),
@@ -86,19 +87,31 @@ def parity(ctx: Context, args: argparse.Namespace) -> Any:
     arg("--suffix", default=None, metavar="S"),
     arg("--seed", type=int, default=None, metavar="N"),
     arg("--force", action="store_true", help="create a job even if this exact submission was made before"),
+    arg("--panel", action="store_true",
+        help="show the submit panel (findings, ranges, cost drivers, validate, submit behind a confirmation)"),
     _CLIENT,
 )  # fmt: skip
 def submit(ctx: Context, args: argparse.Namespace) -> Any:
     from rftkit_nb.remote import submit as run
     from rftkit_nb.remote import write_dataset
 
+    missing = [f"--{name}" for name in ("train", "model") if getattr(args, name) is None]
+    if missing and not args.panel:
+        raise UsageError(f"{' and '.join(missing)} required (or --panel to fill them in a panel)")
     wb = ctx.workbench
-    rows = lookup(ctx, args.train, "a DataFrame or a list of dicts")
-    count = int(args.validation) if args.validation >= 1 else args.validation
-    train, valid = write_dataset(rows, Path(args.dir) / f"{wb.name}.jsonl", grader=wb, validation=count)
+    train = valid = None
+    if args.train is not None:
+        rows = lookup(ctx, args.train, "a DataFrame or a list of dicts")
+        count = int(args.validation) if args.validation >= 1 else args.validation
+        train, valid = write_dataset(rows, Path(args.dir) / f"{wb.name}.jsonl", grader=wb, validation=count)
     hyper = dict(args.hyper)
     if args.n_epochs is not None:
         hyper["n_epochs"] = args.n_epochs
+    if args.panel:
+        from rftkit_nb.notebook.widgets.submit_panel import SubmitPanel  # anywidget loads on first use
+
+        return SubmitPanel(wb, train=train, validation=valid, model=args.model, client=_client(ctx, args),
+                           hyperparameters=hyper, suffix=args.suffix)  # fmt: skip
     return run(wb, train=train, validation=valid, model=args.model, client=_client(ctx, args),
                hyperparameters=hyper or None, suffix=args.suffix, seed=args.seed, force=args.force)  # fmt: skip
 
@@ -122,6 +135,13 @@ def jobs(ctx: Context, args: argparse.Namespace) -> Any:
     arg("--pause", action="store_true"),
     arg("--resume", action="store_true"),
     arg("--cancel", action="store_true"),
+    arg(
+        "--poll",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="the monitor's first polling interval in seconds (it grows while nothing changes; default 10)",
+    ),
     _CLIENT,
 )
 def job(ctx: Context, args: argparse.Namespace) -> Any:
@@ -130,7 +150,12 @@ def job(ctx: Context, args: argparse.Namespace) -> Any:
     actions = [name for name in ("pause", "resume", "cancel") if getattr(args, name)]
     if len(actions) > 1:
         raise UsageError(f"choose one of --pause, --resume, --cancel (got {', '.join(actions)})")
+    if args.poll <= 0:
+        raise UsageError(f"--poll must be a positive number of seconds, got {args.poll:g}")
     found = Job.from_id(args.id, client=_client(ctx, args))
     if actions:
         getattr(found, actions[0])()
-    return found.report()
+    from rftkit_nb.notebook.widgets.watched import watched  # anywidget loads on first use
+
+    # Still the JobReport (report.job is the Job); shown, it is a live monitor where widgets render.
+    return watched(found.report(), poll=args.poll)

@@ -32,6 +32,9 @@ def azure(shell):
             '%%python_grader exact\ndef grade(sample, item):\n    return float(sample["output_text"] == item["answer"])\n'
         )
         yield server
+        from rftkit_nb.notebook.widgets.job_monitor import JobMonitor
+
+        JobMonitor.stop_all()  # the monitors `%rft job` displayed poll this client: stop them first
         client.close()
 
 
@@ -101,6 +104,10 @@ def test_rft_job_when_cancel_then_cancelled(shell, azure) -> None:
             id="hyper-syntax",
         ),
         pytest.param("%rft jobs", "no hosted platform is configured", id="no-target"),
+        pytest.param(
+            "%rft submit --client azure", r"--train and --model required \(or --panel", id="no-train"
+        ),
+        pytest.param("%rft job ftjob-x --poll 0 --client azure", "--poll must be a positive", id="poll"),
     ],
 )
 def test_rft_remote_commands_when_input_bad_then_one_line_usage_error(shell, azure, line, needle) -> None:
@@ -108,6 +115,34 @@ def test_rft_remote_commands_when_input_bad_then_one_line_usage_error(shell, azu
         shell.cell(line)
     assert "\n" not in str(caught.value)
     assert KEY not in str(caught.value)
+
+
+def test_rft_submit_panel_when_asked_then_panel_with_the_files_and_settings(
+    shell, azure, project_dir
+) -> None:
+    from rftkit_nb.notebook.widgets.submit_panel import SubmitPanel
+
+    panel = shell.cell("%rft submit --train df --client azure --n-epochs 2 --panel")
+    assert isinstance(panel, SubmitPanel)
+    assert [f["name"] for f in panel.files] == ["reward.train.jsonl", "reward.valid.jsonl"]
+    assert panel.hyperparameters == {"n_epochs": 2}
+    assert panel.model == "o4-mini-2025-04-16"
+    assert azure.counts["jobs.create"] == 0  # the panel only shows; its confirmation creates the job
+    bare = shell.cell("%rft submit --panel --client azure")
+    assert [f["error"] != "" for f in bare.files] == [True, True]
+
+
+def test_rft_job_when_shown_then_a_live_monitor_and_still_the_report(shell, azure) -> None:
+    job = shell.cell("%rft submit --train df --model o4-mini-2025-04-16 --client azure")
+    report = shell.cell(f"%rft job {job.id} --client azure --poll 0.01")
+    assert isinstance(report, JobReport)
+    assert report.job.id == job.id
+    data, _ = report._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == repr(report)
+    assert "RFT job" in data["text/html"]
+    assert report.monitor.join(10)
+    assert report.monitor.status == "succeeded"
 
 
 def test_rft_help_when_listed_then_remote_commands_present(shell) -> None:

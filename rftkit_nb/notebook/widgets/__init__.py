@@ -1,5 +1,5 @@
-"""The notebook's interactive widgets (anywidget): the cluster x rubric matrix, the score explorer and
-the labelling widget (rftkit_nb.notebook.widgets.labelling).
+"""The notebook's interactive widgets (anywidget): the cluster x rubric matrix, the score explorer, the
+submit panel and job monitor of hosted RFT, and the labelling widget (rftkit_nb.notebook.widgets.labelling).
 
 Each is one Python class whose state lives in synced traits, with its ES module and CSS shipped as package
 data in ``static/`` (no build step, no CDN). Where widgets cannot render (terminal IPython, nbconvert, a
@@ -16,6 +16,8 @@ Example::
 """
 
 from rftkit_nb.notebook.widgets.cluster_matrix import ClusterMatrix
+from rftkit_nb.notebook.widgets.job_monitor import JobMonitor
 from rftkit_nb.notebook.widgets.score_explorer import ScoreExplorer
+from rftkit_nb.notebook.widgets.submit_panel import SubmitPanel
 
-__all__ = ["ClusterMatrix", "ScoreExplorer"]
+__all__ = ["ClusterMatrix", "JobMonitor", "ScoreExplorer", "SubmitPanel"]

@@ -235,7 +235,8 @@ def test_matrix_when_200_by_200_keeps_synced_state_under_200_kb(tmp_path):
 
 def test_static_modules_when_read_never_put_data_into_html():
     for path in STATIC.glob("*.js"):
-        source = path.read_text()
+        # SVG's namespace is a name (createElementNS), never fetched: the one URL-shaped string allowed.
+        source = path.read_text().replace('"http://www.w3.org/2000/svg"', "SVG_NAMESPACE")
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert sink not in source, f"{path.name} uses {sink}"
         assert "http://" not in source
